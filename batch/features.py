@@ -1,0 +1,275 @@
+"""The 245-number audio vector: one definition, shared by the batch job and the web app.
+
+The vector
+----------
+A clip is decoded by :func:`batch.audio.load_clip`: mono float32 at 22,050 Hz, the
+middle 30 s of longer files, and sources shorter than 2 s refused.
+
+One magnitude STFT ``S`` (n_fft 2048, hop 512, centred with zero padding, periodic
+Hann window) feeds every spectral feature, always with ``sr``:
+
+==========  ====  =============================================================
+feature     rows  definition
+==========  ====  =============================================================
+mfcc        20    DCT-II (ortho) of ``power_to_db`` of the 128-band Slaney mel
+                  power spectrogram (``librosa.feature.mfcc`` defaults)
+chroma      12    ``chroma_stft`` on ``S**2``: tuning estimated as librosa does
+                  (piptrack on 150-4000 Hz, 0.01-semitone histogram), then each
+                  frame scaled to a maximum of 1
+zcr         1     zero-crossing rate of ``y``: frames of 2048, hop 512, centred
+                  with edge padding, ``|y| <= 1e-10`` counts as zero
+centroid    1     spectral centroid of ``S``, in Hz
+rolloff     1     lowest frequency below which 85 % of ``S``'s column sum lies
+==========  ====  =============================================================
+
+Over the frames of each of those 35 rows we take 7 statistics, in this order:
+mean, std (population), skew and kurtosis (biased, Fisher; as ``scipy.stats``),
+median, min, max. A row whose variance is zero for scipy (``m2 <= (eps * mean)**2``)
+has skew and kurtosis 0, so silence and constant signals give finite numbers.
+
+The vector is ordered by feature, then statistic, then row, and its names follow
+the same order: ``mfcc_mean_01 .. mfcc_mean_20, mfcc_std_01, ..., rolloff_max_01``.
+:data:`FEATURES` and :data:`STATISTICS` declare that order once; everything else
+(:data:`FEATURE_NAMES`, the parquet schema, the SQL column) is generated from it.
+
+The arithmetic follows librosa 0.11 step for step, but computes the STFT once and
+the tuning estimate on the 150-4000 Hz bins only, so it agrees with a plain librosa
+implementation to about 1e-6 while running several times faster.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import numpy as np
+import scipy.fft
+import scipy.signal
+
+from batch.audio import SR, AudioError, Clip, load_clip
+
+__all__ = [
+    "AudioError",
+    "FEATURES",
+    "FEATURE_NAMES",
+    "N_FEATURES",
+    "STATISTICS",
+    "feature_frames",
+    "feature_vector",
+    "vectorize",
+]
+
+N_FFT = 2048
+HOP_LENGTH = 512
+N_MELS = 128
+N_MFCC = 20
+N_CHROMA = 12
+ROLL_PERCENT = 0.85
+ZCR_THRESHOLD = np.float32(1e-10)
+TUNING_FMIN, TUNING_FMAX = 150.0, 4000.0
+TUNING_PEAK_THRESHOLD = 0.1
+TUNING_RESOLUTION = 0.01
+
+FEATURES: tuple[tuple[str, int], ...] = (
+    ("mfcc", N_MFCC),
+    ("chroma", N_CHROMA),
+    ("zcr", 1),
+    ("centroid", 1),
+    ("rolloff", 1),
+)
+"""(feature, rows) in vector order."""
+
+STATISTICS: tuple[str, ...] = ("mean", "std", "skew", "kurtosis", "median", "min", "max")
+"""Statistics over frames, in vector order."""
+
+FEATURE_NAMES: tuple[str, ...] = tuple(
+    f"{feature}_{stat}_{row:02d}"
+    for feature, rows in FEATURES
+    for stat in STATISTICS
+    for row in range(1, rows + 1)
+)
+N_ROWS = sum(rows for _, rows in FEATURES)  # 35
+N_FEATURES = len(FEATURE_NAMES)  # 245
+
+
+def _vector_order() -> np.ndarray:
+    """Indices into the (statistic, row) table, in the order of FEATURE_NAMES."""
+    order, first = [], 0
+    for _, rows in FEATURES:
+        for s in range(len(STATISTICS)):
+            order.extend(s * N_ROWS + first + r for r in range(rows))
+        first += rows
+    return np.asarray(order)
+
+
+_ORDER = _vector_order()
+_WINDOW = scipy.signal.get_window("hann", N_FFT, fftbins=True).astype(np.float32)
+_FREQS = np.fft.rfftfreq(N_FFT, d=1.0 / SR)
+_TUNING_BINS = np.flatnonzero((TUNING_FMIN <= _FREQS) & (_FREQS < TUNING_FMAX))
+
+
+@functools.cache
+def _mel_basis() -> np.ndarray:
+    from librosa import filters
+
+    return filters.mel(sr=SR, n_fft=N_FFT, n_mels=N_MELS).T.copy()  # (freq, mel)
+
+
+@functools.cache
+def _chroma_basis(tuning: float) -> np.ndarray:
+    from librosa import filters
+
+    fb = filters.chroma(sr=SR, n_fft=N_FFT, tuning=tuning, n_chroma=N_CHROMA)
+    return fb.T.astype(np.float32)  # (freq, chroma)
+
+
+def vectorize(source: str | os.PathLike | bytes) -> np.ndarray:
+    """Turn an audio file into its 245-number vector.
+
+    Parameters
+    ----------
+    source : path or bytes
+        An mp3, wav, ogg or flac file, as a path or as the file's raw bytes.
+
+    Returns
+    -------
+    np.ndarray [shape=(245,), dtype=float32]
+        The vector, in the order of :data:`FEATURE_NAMES`.
+
+    Raises
+    ------
+    AudioError
+        If the input is empty, undecodable, truncated or shorter than 2 s.
+    """
+    return feature_vector(load_clip(source))
+
+
+def feature_vector(clip: Clip) -> np.ndarray:
+    """The 245-number vector of a decoded clip (see the module docstring)."""
+    return summarize(feature_frames(clip.y, sr=clip.sr))
+
+
+def feature_frames(y: np.ndarray, *, sr: int) -> np.ndarray:
+    """Frame-wise features of mono ``y``.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        Mono samples.
+    sr : int
+        Sample rate of ``y``; must be 22,050 Hz, the rate the filter banks are built for.
+
+    Returns
+    -------
+    np.ndarray [shape=(35, t), dtype=float64]
+        One row per feature row, in :data:`FEATURES` order; one column per STFT frame.
+    """
+    if sr != SR:
+        raise ValueError(f"sr={sr} Hz, but features are defined at {SR} Hz")
+    y = np.ascontiguousarray(y, dtype=np.float32)
+    if y.ndim != 1 or y.shape[0] < N_FFT // 2:
+        raise AudioError(f"need at least {N_FFT // 2} mono samples, got shape {y.shape}")
+
+    S = _stft_magnitude(y)  # (t, freq), float32
+    P = S * S  # power, as librosa's np.abs(stft) ** 2
+
+    mel_db = _power_to_db(P @ _mel_basis())
+    # A transform per frame (not one matrix product) keeps equal frames exactly equal.
+    mfcc = scipy.fft.dct(mel_db, type=2, norm="ortho", axis=1)[:, :N_MFCC]
+
+    raw_chroma = P @ _chroma_basis(_estimate_tuning(P))
+    peak = raw_chroma.max(axis=1, keepdims=True)
+    chroma = raw_chroma / np.where(peak < np.finfo(np.float32).tiny, 1.0, peak)
+
+    total = S.sum(axis=1, dtype=np.float64)
+    centroid = (S @ _FREQS) / np.where(total < np.finfo(np.float32).tiny, 1.0, total)
+
+    energy = np.cumsum(S, axis=1)
+    threshold = ROLL_PERCENT * energy[:, -1:]
+    rolloff = _FREQS[np.argmax(energy >= threshold, axis=1)]
+
+    zcr = _zero_crossing_rate(y)
+
+    return np.vstack([mfcc.T, chroma.T, zcr, centroid, rolloff])
+
+
+def summarize(frames: np.ndarray) -> np.ndarray:
+    """The 7 statistics over frames of a (35, t) feature table, as the float32 vector."""
+    mean = frames.mean(axis=1)
+    dev = frames - mean[:, None]
+    dev2 = dev * dev
+    m2 = dev2.mean(axis=1)
+    m3 = (dev2 * dev).mean(axis=1)
+    m4 = (dev2 * dev2).mean(axis=1)
+    constant = m2 <= (np.finfo(np.float64).eps * mean) ** 2  # scipy.stats' test
+    safe_m2 = np.where(constant, 1.0, m2)
+    table = np.stack(
+        [
+            mean,
+            np.sqrt(m2),
+            np.where(constant, 0.0, m3 / safe_m2**1.5),  # skew
+            np.where(constant, 0.0, m4 / safe_m2**2 - 3.0),  # kurtosis (Fisher)
+            np.median(frames, axis=1),
+            frames.min(axis=1),
+            frames.max(axis=1),
+        ]
+    )  # (statistic, row), in STATISTICS order
+    return table.ravel()[_ORDER].astype(np.float32)
+
+
+def _stft_magnitude(y: np.ndarray) -> np.ndarray:
+    """|STFT| as (frames, 1 + n_fft/2) float32: librosa.stft's framing, padding and window."""
+    padded = np.pad(y, N_FFT // 2)
+    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP_LENGTH]
+    # librosa transforms in float64 and rounds to complex64; a float32 transform
+    # differs by ~1e-7 relative and takes 40 % of the time.
+    return np.abs(scipy.fft.rfft(frames * _WINDOW, axis=1, overwrite_x=True, workers=1))
+
+
+def _power_to_db(mel: np.ndarray, *, amin: float = 1e-10, top_db: float = 80.0) -> np.ndarray:
+    log_spec = 10.0 * np.log10(np.maximum(amin, mel))
+    return np.maximum(log_spec, log_spec.max() - top_db)
+
+
+def _estimate_tuning(P: np.ndarray) -> float:
+    """librosa.estimate_tuning(S=P), computed on the 150-4000 Hz bins and at peaks only.
+
+    piptrack's peak picking and parabolic interpolation look one bin either side,
+    so one extra bin each way gives exactly librosa's numbers; the arithmetic
+    (and its float32/float64 mix) is piptrack's.
+    """
+    lo, hi = _TUNING_BINS[0], _TUNING_BINS[-1] + 1
+    band = P[:, lo - 1 : hi + 1]
+    gated = band * (band > TUNING_PEAK_THRESHOLD * P.max(axis=1, keepdims=True))
+    is_peak = (gated[:, 1:-1] > gated[:, :-2]) & (gated[:, 1:-1] >= gated[:, 2:])
+    frame, col = np.nonzero(is_peak)
+    if frame.size == 0:
+        return 0.0
+
+    below, here, above = band[frame, col], band[frame, col + 1], band[frame, col + 2]
+    a = (above + below).astype(np.float64) - 2.0 * here.astype(np.float64)
+    b = (above - below).astype(np.float64) / 2.0
+    shift = np.zeros_like(a)
+    np.divide(-b, a, out=shift, where=np.abs(b) < np.abs(a))
+    shift = shift.astype(np.float32)
+    pitch = (((lo + col) + shift) * float(SR) / N_FFT).astype(np.float32)
+    mag = here + 0.5 * ((above - below) / 2.0) * shift
+
+    voiced = pitch > 0
+    if not voiced.any():
+        return 0.0
+    frequencies = pitch[(mag >= np.median(mag[voiced])) & voiced]
+    if frequencies.size == 0:
+        return 0.0
+    from librosa import pitch_tuning
+
+    return float(pitch_tuning(frequencies, resolution=TUNING_RESOLUTION, bins_per_octave=N_CHROMA))
+
+
+def _zero_crossing_rate(y: np.ndarray) -> np.ndarray:
+    """librosa.feature.zero_crossing_rate(y) with integer prefix sums instead of framing."""
+    padded = np.pad(y, N_FFT // 2, mode="edge")
+    negative = padded < -ZCR_THRESHOLD  # |x| <= threshold counts as +0
+    crossings = np.concatenate([[0], np.cumsum(negative[1:] != negative[:-1])])
+    starts = np.arange(0, padded.shape[0] - N_FFT + 1, HOP_LENGTH)
+    return (crossings[starts + N_FFT - 1] - crossings[starts]) / N_FFT
