@@ -1,0 +1,46 @@
+# Every target creates what it needs: `make run` or `make test` on a fresh machine is enough.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEMO := var/demo
+
+.PHONY: help venv system-deps run test bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+venv: $(STAMP) ## Create .venv and install Java, system packages and requirements.txt
+
+$(STAMP): requirements.txt
+	@$(MAKE) --no-print-directory system-deps
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	@touch $@
+
+system-deps: ## Install Java 17+ (for Spark) and fluidsynth (test music) with apt, if missing
+	@missing=""; \
+	java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])' || missing="$$missing openjdk-17-jre-headless"; \
+	command -v fluidsynth >/dev/null || missing="$$missing fluidsynth"; \
+	[ -f /usr/share/sounds/sf2/TimGM6mb.sf2 ] || missing="$$missing timgm6mb-soundfont"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing with apt:$$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+run: venv ## Generate a small demo corpus, featurize it with local Spark, print a summary
+	@[ -d $(DEMO)/fma_audio ] || $(PY) -m batch.demo_corpus --out $(DEMO) --tracks 24
+	$(PY) -m batch.featurize $(DEMO)/fma_audio --out var/out --tracks $(DEMO)/fma_metadata/tracks.csv
+
+test: venv ## Run the whole test suite
+	$(PY) -m pytest
+
+bench: venv ## Run the benchmarks (figures for the README's Performance section)
+	$(PY) tests/benchmarks/bench_features.py
+
+clean: ## Remove generated data (var/); keeps .venv
+	rm -rf var/

@@ -1,0 +1,317 @@
+"""Turn a folder or S3 prefix of FMA audio into 245-number vectors, with Spark.
+
+Files are listed on the driver; decoding and feature extraction run on the executors,
+in Arrow batches (``mapInPandas``), through the same :func:`batch.features.vectorize`
+the web app uses. A rerun skips files whose size and modification time (or ETag) are
+unchanged, processes new and changed ones, drops files that disappeared, and swaps
+the new dataset into place, so ``DIR`` always holds one consistent copy.
+
+Outputs, under ``DIR``:
+
+- ``vectors/``: track_id, genre_top, vector (245 float32), source_path, source_size,
+  source_version, computed_at; parquet partitioned by ``genre_top``.
+- ``errors/``: one row per file that could not be used: source_path, track_id, reason.
+- ``tracks/``: the metadata, one row per track, when ``--tracks`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from batch import metadata as md
+from batch.sources import AudioFile, Reader, list_audio
+
+VECTOR_COLUMNS = (
+    "track_id", "genre_top", "vector", "source_path", "source_size", "source_version",
+    "computed_at",
+)
+ERROR_COLUMNS = ("source_path", "track_id", "reason", "source_size", "source_version")
+KEY = ["source_path", "source_size", "source_version"]
+RESULT_DDL = (
+    "track_id long, source_path string, source_size long, source_version string, "
+    "vector array<float>, error string, computed_at timestamp"
+)
+ERROR_DDL = (
+    "source_path string, track_id long, reason string, source_size long, source_version string"
+)
+
+
+@dataclass
+class Summary:
+    """What one run did."""
+
+    featurized: int = 0
+    skipped: int = 0
+    errors: int = 0
+    removed: int = 0
+    seconds: float = 0.0
+    written: bool = False
+
+    @property
+    def clips_per_second(self) -> float:
+        return (self.featurized + self.errors) / self.seconds if self.seconds else 0.0
+
+    def line(self) -> str:
+        return (
+            f"featurized {self.featurized}, skipped {self.skipped}, errors {self.errors}, "
+            f"removed {self.removed}, {self.clips_per_second:.1f} clips/s"
+        )
+
+
+def featurize_batches(batches, endpoint_url=None):
+    """mapInPandas body: (track_id, source_path, ...) batches in, vectors or errors out."""
+    from batch.features import vectorize
+
+    reader = Reader(endpoint_url)
+    for batch in batches:
+        vectors, errors = [], []
+        for path in batch["source_path"]:
+            try:
+                vectors.append(vectorize(reader.read(path)))
+                errors.append(None)
+            except Exception as e:  # one bad file must never fail the job
+                vectors.append(None)
+                errors.append(str(e) if str(e) else type(e).__name__)
+        out = batch[["track_id", "source_path", "source_size", "source_version"]].copy()
+        out["vector"] = vectors
+        out["error"] = errors
+        out["computed_at"] = pd.Timestamp.now(tz="UTC")
+        yield out
+
+
+def run(src: str, out: str | Path, *, tracks: str | None = None, genres: str | None = None,
+        master: str | None = None, endpoint_url: str | None = None, spark=None,
+        log=print) -> Summary:
+    """Featurize ``src`` into ``out`` incrementally and return what was done."""
+    out = Path(out)
+    started = time.perf_counter()
+    for name in ("vectors", "errors", "tracks"):
+        recover(out / name)
+
+    catalogue = _read_metadata(tracks, genres) if tracks else None
+    listed = list_audio(src, endpoint_url=endpoint_url)
+    usable, named_errors = _check_names(listed)
+    log(f"[featurize] listed {len(listed)} audio files under {src} "
+        f"in {time.perf_counter() - started:.1f} s")
+
+    if spark is None:
+        from batch.spark import get_spark
+
+        spark = get_spark("featurize", master)
+    previous = _read_previous(spark, out)
+    prev_errors = _read_errors(out)
+
+    listed_df = pd.DataFrame([f.__dict__ for f in usable], columns=["path", "track_id", "size", "version"])
+    listed_df.columns = ["source_path", "track_id", "source_size", "source_version"]
+    listed_df["source_size"] = listed_df["source_size"].astype("int64")
+    keys = listed_df.set_index(KEY).index
+    kept_ok = keys.isin(previous.set_index(KEY).index)
+    kept_err = keys.isin(prev_errors.set_index(KEY).index) & ~kept_ok
+    todo = listed_df[~kept_ok & ~kept_err]
+    live_paths = set(listed_df["source_path"])
+    summary = Summary(skipped=int(kept_ok.sum() + kept_err.sum()))
+    summary.removed = int((~previous["source_path"].isin(live_paths)).sum())
+    log(f"[featurize] {len(todo)} new or changed, {summary.skipped} unchanged, "
+        f"{summary.removed} removed")
+
+    job_started = time.perf_counter()
+    new_vectors, new_errors = None, prev_errors.iloc[0:0]
+    if len(todo):
+        n_parts = max(1, min(len(todo), spark.sparkContext.defaultParallelism * 4))
+        spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "8")
+        result = (
+            spark.createDataFrame(todo, schema="source_path string, track_id long, "
+                                  "source_size long, source_version string")
+            .repartition(n_parts)
+            .mapInPandas(lambda it: featurize_batches(it, endpoint_url), RESULT_DDL)
+            .cache()
+        )
+        failed = result.filter("error IS NOT NULL").select(
+            "source_path", "track_id", result["error"].alias("reason"), "source_size",
+            "source_version").toPandas()
+        new_vectors = result.filter("error IS NULL").drop("error")
+        new_errors = failed
+        summary.errors = len(failed)
+        summary.featurized = len(todo) - len(failed)
+    summary.seconds = time.perf_counter() - job_started
+
+    still_failing = prev_errors.set_index(KEY).index.isin(listed_df[kept_err].set_index(KEY).index)
+    errors = pd.concat(
+        [prev_errors[still_failing], new_errors, named_errors], ignore_index=True
+    )[list(ERROR_COLUMNS)].sort_values("source_path", ignore_index=True)
+
+    genre_of = None if catalogue is None else catalogue[["track_id", "genre_top"]]
+    genres_changed = catalogue is not None and _genres_changed(previous, genre_of)
+    errors_changed = _frame_key(errors) != _frame_key(prev_errors)
+    vectors_changed = bool(len(todo)) or summary.removed > 0 or genres_changed
+
+    staging = out / f".staging-{uuid.uuid4().hex[:8]}"
+    try:
+        if vectors_changed:
+            _write_vectors(spark, out, staging, previous, listed_df[kept_ok], new_vectors, genre_of)
+            summary.written = True
+        if errors_changed or not (out / "errors").exists():
+            spark.createDataFrame(errors, schema=ERROR_DDL).coalesce(1).write.parquet(
+                str(staging / "errors"))
+            swap_in(staging / "errors", out / "errors")
+            summary.written = True
+        if catalogue is not None and _tracks_changed(out / "tracks", catalogue):
+            (staging / "tracks").mkdir(parents=True)
+            catalogue.to_parquet(staging / "tracks" / "part-0.parquet", index=False)
+            swap_in(staging / "tracks", out / "tracks")
+            summary.written = True
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return summary
+
+
+def _write_vectors(spark, out, staging, previous, kept, new_vectors, genre_of):
+    from pyspark.sql import functions as F
+
+    parts = []
+    if len(kept):
+        old = spark.read.parquet(str(out / "vectors"))
+        keep = spark.createDataFrame(kept[["source_path"]])
+        parts.append(old.join(keep, "source_path", "left_semi"))
+    if new_vectors is not None:
+        parts.append(new_vectors.withColumn("genre_top", F.lit(None).cast("string")))
+    if not parts:
+        vectors = spark.createDataFrame([], _vector_ddl())
+    else:
+        vectors = parts[0]
+        for part in parts[1:]:
+            vectors = vectors.unionByName(part)
+    if genre_of is not None:
+        genres = spark.createDataFrame(genre_of, "track_id long, genre_top string")
+        vectors = vectors.drop("genre_top").join(genres, "track_id", "left")
+    (vectors.select(*VECTOR_COLUMNS).repartition("genre_top")
+     .write.partitionBy("genre_top").parquet(str(staging / "vectors")))
+    swap_in(staging / "vectors", out / "vectors")
+
+
+def _vector_ddl() -> str:
+    return ("track_id long, genre_top string, vector array<float>, source_path string, "
+            "source_size long, source_version string, computed_at timestamp")
+
+
+def _read_previous(spark, out: Path) -> pd.DataFrame:
+    columns = ["source_path", "source_size", "source_version", "track_id", "genre_top"]
+    if not (out / "vectors").exists():
+        return pd.DataFrame(columns=columns).astype({"source_size": "int64", "track_id": "int64"})
+    return spark.read.parquet(str(out / "vectors")).select(*columns).toPandas()
+
+
+def _read_errors(out: Path) -> pd.DataFrame:
+    if not (out / "errors").exists():
+        return pd.DataFrame(columns=list(ERROR_COLUMNS)).astype({"source_size": "int64"})
+    return pd.read_parquet(out / "errors")[list(ERROR_COLUMNS)]
+
+
+def _check_names(listed: list[AudioFile]) -> tuple[list[AudioFile], pd.DataFrame]:
+    """Split files into usable ones and error rows (no track id in the name, or a duplicate id)."""
+    usable, errors, first = [], [], {}
+    for f in listed:
+        if f.track_id is None:
+            reason = "file name is not an FMA track id (expected a layout like 000/000002.mp3)"
+        elif f.track_id in first:
+            reason = f"duplicate track_id {f.track_id}: already read from {first[f.track_id]}"
+        else:
+            first[f.track_id] = f.path
+            usable.append(f)
+            continue
+        errors.append((f.path, f.track_id, reason, f.size, f.version))
+    return usable, pd.DataFrame(errors, columns=list(ERROR_COLUMNS))
+
+
+def _read_metadata(tracks: str, genres: str | None) -> pd.DataFrame:
+    if genres is None:
+        genres = str(Path(tracks).with_name("genres.csv"))
+        if not Path(genres).exists():
+            raise md.MetadataError(f"no genres.csv beside {tracks}; pass --genres PATH")
+    return md.read_tracks(tracks, md.read_genres(genres))
+
+
+def _genres_changed(previous: pd.DataFrame, genre_of: pd.DataFrame) -> bool:
+    if previous.empty:
+        return False
+    merged = previous[["track_id", "genre_top"]].merge(
+        genre_of, on="track_id", how="left", suffixes=("_old", "_new"))
+    old, new = merged["genre_top_old"], merged["genre_top_new"]
+    return bool(((old != new) & ~(old.isna() & new.isna())).any())
+
+
+def _tracks_changed(path: Path, catalogue: pd.DataFrame) -> bool:
+    if not path.exists():
+        return True
+    old = pd.read_parquet(path)
+    return _frame_key(old) != _frame_key(catalogue)
+
+
+def _frame_key(df: pd.DataFrame):
+    """A comparable snapshot of a small frame's content."""
+    return sorted(map(repr, df.astype(str).itertuples(index=False)))
+
+
+def swap_in(staging: Path, target: Path) -> None:
+    """Replace ``target`` with ``staging`` by renames; :func:`recover` repairs an interrupted swap."""
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        os.rename(target, old)
+    os.rename(staging, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def recover(target: Path) -> None:
+    """Undo a swap that was cut off between its two renames."""
+    old = target.with_name(target.name + ".old")
+    if old.exists() and not target.exists():
+        os.rename(old, target)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m batch.featurize",
+        description="Turn FMA audio (a folder or s3://bucket/prefix of mp3, wav, ogg or flac "
+        "files named by track id, e.g. 000/000002.mp3) into 245-number vectors with Spark. "
+        "Reruns process only new and changed files.",
+    )
+    parser.add_argument("src", help="local folder or s3://bucket/prefix holding the audio")
+    parser.add_argument("--out", required=True,
+                        help="output folder; gets vectors/, errors/ and (with --tracks) tracks/")
+    parser.add_argument("--tracks", help="FMA tracks.csv; adds genre_top and partitions by it")
+    parser.add_argument("--genres", help="FMA genres.csv (default: the one beside --tracks)")
+    parser.add_argument("--master", help="Spark master URL, e.g. spark://host:7077 "
+                        "(default: local[*], or what spark-submit set)")
+    parser.add_argument("--s3-endpoint", dest="endpoint_url",
+                        default=os.environ.get("AWS_ENDPOINT_URL"),
+                        help="endpoint of an S3-compatible store (default: $AWS_ENDPOINT_URL, "
+                        "else AWS); credentials come from the standard AWS chain")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.genres and not args.tracks:
+        build_parser().error("--genres needs --tracks")
+    try:
+        summary = run(args.src, args.out, tracks=args.tracks, genres=args.genres,
+                      master=args.master, endpoint_url=args.endpoint_url)
+    except (FileNotFoundError, NotADirectoryError, md.MetadataError) as e:
+        print(f"featurize: error: {e}", file=sys.stderr)
+        return 2
+    print(summary.line())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

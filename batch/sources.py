@@ -1,0 +1,122 @@
+"""Where audio comes from: a local folder or an ``s3://bucket/prefix``.
+
+The driver lists files with their size and version (modification time, or the
+S3 ETag); the executors read the bytes. S3 access goes through boto3, so the
+standard AWS chain (environment, shared config, instance profile) supplies the
+credentials and region, and ``AWS_ENDPOINT_URL`` is honoured. ``endpoint_url``
+overrides it for S3-compatible stores.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+AUDIO_EXTENSIONS = (".mp3", ".wav", ".ogg", ".flac")
+_TRACK_ID = re.compile(r"^(\d+)$")
+
+
+@dataclass(frozen=True)
+class AudioFile:
+    """One audio object as listed: where it is, its track id, and what version it is."""
+
+    path: str
+    track_id: int | None
+    size: int
+    version: str
+
+
+def is_s3(uri: str) -> bool:
+    return str(uri).startswith("s3://")
+
+
+def track_id_from_path(path: str) -> int | None:
+    """The FMA track id from a file name: ``000/000002.mp3`` gives 2; other names give None."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    match = _TRACK_ID.match(stem)
+    return int(match.group(1)) if match else None
+
+
+def list_audio(src: str, *, endpoint_url: str | None = None) -> list[AudioFile]:
+    """List the audio files under ``src``, sorted by path.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a local ``src`` does not exist.
+    NotADirectoryError
+        If a local ``src`` is not a folder.
+    """
+    if is_s3(src):
+        return _list_s3(src, endpoint_url=endpoint_url)
+    root = Path(src)
+    if not root.exists():
+        raise FileNotFoundError(f"audio source {src!r} does not exist")
+    if not root.is_dir():
+        raise NotADirectoryError(f"audio source {src!r} is not a folder")
+    files = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            if name.lower().endswith(AUDIO_EXTENSIONS) and not name.startswith("."):
+                path = os.path.abspath(os.path.join(dirpath, name))
+                st = os.stat(path)
+                files.append(
+                    AudioFile(path, track_id_from_path(path), st.st_size, str(st.st_mtime_ns))
+                )
+    return sorted(files, key=lambda f: f.path)
+
+
+def s3_client(endpoint_url: str | None = None):
+    """A boto3 S3 client; path-style addressing when an endpoint is given (S3-compatible stores)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        s3={"addressing_style": "path"} if endpoint_url else {},
+        retries={"max_attempts": 5, "mode": "standard"},
+    )
+    return boto3.client("s3", endpoint_url=endpoint_url or None, config=config)
+
+
+def split_s3(uri: str) -> tuple[str, str]:
+    """``s3://bucket/key`` -> ``(bucket, key)``."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise ValueError(f"not an s3:// URI: {uri!r}")
+    return parsed.netloc, parsed.path.lstrip("/")
+
+
+def _list_s3(uri: str, *, endpoint_url: str | None) -> list[AudioFile]:
+    bucket, prefix = split_s3(uri)
+    paginator = s3_client(endpoint_url).get_paginator("list_objects_v2")
+    files = []
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            key = obj["Key"]
+            if key.lower().endswith(AUDIO_EXTENSIONS):
+                path = f"s3://{bucket}/{key}"
+                files.append(
+                    AudioFile(path, track_id_from_path(key), obj["Size"], obj["ETag"].strip('"'))
+                )
+    return sorted(files, key=lambda f: f.path)
+
+
+class Reader:
+    """Reads whole objects by path; one per executor task, so the S3 client is reused."""
+
+    def __init__(self, endpoint_url: str | None = None):
+        self.endpoint_url = endpoint_url
+        self._client = None
+
+    def read(self, path: str) -> bytes:
+        if not is_s3(path):
+            with open(path, "rb") as f:
+                return f.read()
+        if self._client is None:
+            self._client = s3_client(self.endpoint_url)
+        bucket, key = split_s3(path)
+        return self._client.get_object(Bucket=bucket, Key=key)["Body"].read()

@@ -1,0 +1,44 @@
+"""One way to build a SparkSession, shared by every job.
+
+``master`` is ``local[*]`` by default; pass ``spark://host:7077`` (or leave it to
+``spark-submit``) to run on a cluster. On a local master the session binds to
+loopback and its Python workers use this interpreter and see this project.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def get_spark(app_name: str, master: str | None = None):
+    """Return a SparkSession for ``app_name`` on ``master`` (default: what spark-submit set, else local[*])."""
+    from pyspark.sql import SparkSession
+
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ  # spark-submit started the JVM
+    if master is None and not submitted:
+        master = "local[*]"
+    if master is None or master.startswith("local"):
+        # Workers must run this interpreter (it has numpy, librosa...) and import
+        # this project; on loopback Spark does not pick an odd interface.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        paths = [str(PROJECT_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+        os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+
+    builder = (
+        SparkSession.builder.appName(app_name)
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.sql.sources.partitionOverwriteMode", "static")
+        .config("spark.ui.showConsoleProgress", "true")
+        .config("spark.sql.shuffle.partitions", "8")
+    )
+    if master:
+        builder = builder.master(master)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark

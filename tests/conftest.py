@@ -1,0 +1,69 @@
+"""Shared fixtures: one local Spark session, real rendered music, and an S3 endpoint on loopback."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+# Executors read S3 with boto3's standard credential chain. The test endpoint is a
+# local moto server that accepts any key; these must be set before Spark starts so
+# the Python workers inherit them.
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+from tests import music  # noqa: E402
+
+TEST_PIECES = ("bach/bwv66.6", "bach/bwv1.6", "palestrina/agnus_0")
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from batch.spark import get_spark
+
+    session = get_spark("tests", "local[2]")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def music_dir(tmp_path_factory):
+    """30 s 44.1 kHz stereo mp3s of real compositions, rendered with fluidsynth."""
+    if not music.can_render():
+        pytest.fail("fluidsynth and the TimGM6mb soundfont are missing: run `make system-deps`")
+    folder = tmp_path_factory.mktemp("music")
+    for piece in TEST_PIECES:
+        music.render(piece, folder / (piece.replace("/", "_") + ".mp3"))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A moto S3 server on 127.0.0.1, as an endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+def write_wav(path, y, sr=22050):
+    """Write float samples to ``path`` (the format follows the suffix; wav keeps float32 exactly)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fmt = path.suffix.lstrip(".").upper()
+    subtype = "FLOAT" if fmt == "WAV" else None
+    sf.write(path, np.asarray(y, dtype=np.float32), sr, format=fmt, subtype=subtype)
+    return path
+
+
+def tone(freq=440.0, seconds=30.0, sr=22050, amplitude=0.5):
+    t = np.arange(int(seconds * sr)) / sr
+    return amplitude * np.sin(2 * np.pi * freq * t)
