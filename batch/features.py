@@ -42,6 +42,7 @@ from __future__ import annotations
 import functools
 import os
 
+import numba
 import numpy as np
 import scipy.fft
 import scipy.signal
@@ -105,14 +106,34 @@ def _vector_order() -> np.ndarray:
 _ORDER = _vector_order()
 _WINDOW = scipy.signal.get_window("hann", N_FFT, fftbins=True).astype(np.float32)
 _FREQS = np.fft.rfftfreq(N_FFT, d=1.0 / SR)
+_FREQS_32 = _FREQS.astype(np.float32)
 _TUNING_BINS = np.flatnonzero((TUNING_FMIN <= _FREQS) & (_FREQS < TUNING_FMAX))
 
 
 @functools.cache
-def _mel_basis() -> np.ndarray:
+def _blas():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+@functools.cache
+def _mel_bands() -> tuple[tuple[int, int, int, int, np.ndarray], ...]:
+    """librosa's Slaney mel filters, cut into groups of 16 bands with the bins they touch.
+
+    The filters are triangles, so multiplying each group by its own bin range does
+    1/6 of the dense product's work.
+    """
     from librosa import filters
 
-    return filters.mel(sr=SR, n_fft=N_FFT, n_mels=N_MELS).T.copy()  # (freq, mel)
+    basis = filters.mel(sr=SR, n_fft=N_FFT, n_mels=N_MELS).T  # (freq, mel), float32
+    groups = []
+    for first in range(0, N_MELS, 16):
+        weights = basis[:, first : first + 16]
+        touched = np.flatnonzero(weights.any(axis=1))
+        lo, hi = int(touched[0]), int(touched[-1]) + 1
+        groups.append((first, first + weights.shape[1], lo, hi, np.ascontiguousarray(weights[lo:hi])))
+    return tuple(groups)
 
 
 @functools.cache
@@ -169,11 +190,20 @@ def feature_frames(y: np.ndarray, *, sr: int) -> np.ndarray:
     y = np.ascontiguousarray(y, dtype=np.float32)
     if y.ndim != 1 or y.shape[0] < N_FFT // 2:
         raise AudioError(f"need at least {N_FFT // 2} mono samples, got shape {y.shape}")
+    # A multi-threaded BLAS sums in another order: one thread makes the vector
+    # bit-identical in the web app and on Spark executors (which run one thread).
+    with _blas().limit(limits=1, user_api="blas"):
+        return _frames(y)
 
+
+def _frames(y: np.ndarray) -> np.ndarray:
     S = _stft_magnitude(y)  # (t, freq), float32
     P = S * S  # power, as librosa's np.abs(stft) ** 2
 
-    mel_db = _power_to_db(P @ _mel_basis())
+    mel = np.empty((P.shape[0], N_MELS), dtype=np.float32)
+    for first, last, lo, hi, weights in _mel_bands():
+        mel[:, first:last] = P[:, lo:hi] @ weights
+    mel_db = _power_to_db(mel)
     # A transform per frame (not one matrix product) keeps equal frames exactly equal.
     mfcc = scipy.fft.dct(mel_db, type=2, norm="ortho", axis=1)[:, :N_MFCC]
 
@@ -181,12 +211,9 @@ def feature_frames(y: np.ndarray, *, sr: int) -> np.ndarray:
     peak = raw_chroma.max(axis=1, keepdims=True)
     chroma = raw_chroma / np.where(peak < np.finfo(np.float32).tiny, 1.0, peak)
 
-    total = S.sum(axis=1, dtype=np.float64)
-    centroid = (S @ _FREQS) / np.where(total < np.finfo(np.float32).tiny, 1.0, total)
-
-    energy = np.cumsum(S, axis=1)
-    threshold = ROLL_PERCENT * energy[:, -1:]
-    rolloff = _FREQS[np.argmax(energy >= threshold, axis=1)]
+    total = S.sum(axis=1)
+    centroid = (S @ _FREQS_32) / np.where(total < np.finfo(np.float32).tiny, 1.0, total)
+    rolloff = _rolloff(S)
 
     zcr = _zero_crossing_rate(y)
 
@@ -224,6 +251,40 @@ def _stft_magnitude(y: np.ndarray) -> np.ndarray:
     # librosa transforms in float64 and rounds to complex64; a float32 transform
     # differs by ~1e-7 relative and takes 40 % of the time.
     return np.abs(scipy.fft.rfft(frames * _WINDOW, axis=1, overwrite_x=True, workers=1))
+
+
+def _rolloff(S: np.ndarray) -> np.ndarray:
+    """Roll-off frequency (Hz) of each frame of ``S``, as librosa.feature.spectral_rolloff."""
+    bins = _rolloff_bins(np.ascontiguousarray(S.T), np.float32(ROLL_PERCENT))
+    return _FREQS[bins]
+
+
+@numba.njit(cache=True)
+def _rolloff_bins(ST, roll_percent):  # pragma: no cover - compiled
+    """First bin whose running sum reaches ``roll_percent`` of the frame's total.
+
+    ``ST`` is (bins, frames) float32. The running sums are float32 and add the bins
+    in order, exactly like librosa's ``np.cumsum``: their rounding (~1e-6 by the top
+    bins) decides which bin a frame lands on, and any other order moved the roll-off
+    kurtosis of white noise by 1 %. Looping over frames innermost lets the compiler
+    vectorise across frames without reordering any frame's sum: 4x faster than cumsum.
+    """
+    n_bins, n_frames = ST.shape
+    total = np.zeros(n_frames, np.float32)
+    for k in range(n_bins):
+        for t in range(n_frames):
+            total[t] += ST[k, t]
+    threshold = roll_percent * total
+    running = np.zeros(n_frames, np.float32)
+    first = np.full(n_frames, n_bins - 1, np.int64)
+    found = np.zeros(n_frames, np.bool_)
+    for k in range(n_bins):
+        for t in range(n_frames):
+            running[t] += ST[k, t]
+            if not found[t] and running[t] >= threshold[t]:
+                first[t] = k
+                found[t] = True
+    return first
 
 
 def _power_to_db(mel: np.ndarray, *, amin: float = 1e-10, top_db: float = 80.0) -> np.ndarray:

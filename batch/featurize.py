@@ -35,6 +35,8 @@ VECTOR_COLUMNS = (
     "computed_at",
 )
 ERROR_COLUMNS = ("source_path", "track_id", "reason", "source_size", "source_version")
+ERROR_DTYPES = {"source_path": "object", "track_id": "Int64", "reason": "object",
+                "source_size": "int64", "source_version": "object"}
 KEY = ["source_path", "source_size", "source_version"]
 RESULT_DDL = (
     "track_id long, source_path string, source_size long, source_version string, "
@@ -146,8 +148,10 @@ def run(src: str, out: str | Path, *, tracks: str | None = None, genres: str | N
 
     still_failing = prev_errors.set_index(KEY).index.isin(listed_df[kept_err].set_index(KEY).index)
     errors = pd.concat(
-        [prev_errors[still_failing], new_errors, named_errors], ignore_index=True
-    )[list(ERROR_COLUMNS)].sort_values("source_path", ignore_index=True)
+        [df[list(ERROR_COLUMNS)].astype(ERROR_DTYPES)
+         for df in (prev_errors[still_failing], new_errors, named_errors)],
+        ignore_index=True,
+    ).sort_values("source_path", ignore_index=True)
 
     genre_of = None if catalogue is None else catalogue[["track_id", "genre_top"]]
     genres_changed = catalogue is not None and _genres_changed(previous, genre_of)
@@ -212,8 +216,8 @@ def _read_previous(spark, out: Path) -> pd.DataFrame:
 
 def _read_errors(out: Path) -> pd.DataFrame:
     if not (out / "errors").exists():
-        return pd.DataFrame(columns=list(ERROR_COLUMNS)).astype({"source_size": "int64"})
-    return pd.read_parquet(out / "errors")[list(ERROR_COLUMNS)]
+        return pd.DataFrame(columns=list(ERROR_COLUMNS)).astype(ERROR_DTYPES)
+    return pd.read_parquet(out / "errors")[list(ERROR_COLUMNS)].astype(ERROR_DTYPES)
 
 
 def _check_names(listed: list[AudioFile]) -> tuple[list[AudioFile], pd.DataFrame]:
