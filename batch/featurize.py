@@ -42,9 +42,6 @@ RESULT_DDL = (
     "track_id long, source_path string, source_size long, source_version string, "
     "vector array<float>, error string, computed_at timestamp"
 )
-ERROR_DDL = (
-    "source_path string, track_id long, reason string, source_size long, source_version string"
-)
 
 
 @dataclass
@@ -105,16 +102,13 @@ def run(src: str, out: str | Path, *, tracks: str | None = None, genres: str | N
     log(f"[featurize] listed {len(listed)} audio files under {src} "
         f"in {time.perf_counter() - started:.1f} s")
 
-    if spark is None:
-        from batch.spark import get_spark
-
-        spark = get_spark("featurize", master)
-    previous = _read_previous(spark, out)
+    previous = _read_previous(out)
     prev_errors = _read_errors(out)
 
-    listed_df = pd.DataFrame([f.__dict__ for f in usable], columns=["path", "track_id", "size", "version"])
-    listed_df.columns = ["source_path", "track_id", "source_size", "source_version"]
-    listed_df["source_size"] = listed_df["source_size"].astype("int64")
+    listed_df = pd.DataFrame(
+        [(f.path, f.track_id, f.size, f.version) for f in usable],
+        columns=["source_path", "track_id", "source_size", "source_version"],
+    ).astype({"track_id": "int64", "source_size": "int64"})
     keys = listed_df.set_index(KEY).index
     kept_ok = keys.isin(previous.set_index(KEY).index)
     kept_err = keys.isin(prev_errors.set_index(KEY).index) & ~kept_ok
@@ -125,9 +119,18 @@ def run(src: str, out: str | Path, *, tracks: str | None = None, genres: str | N
     log(f"[featurize] {len(todo)} new or changed, {summary.skipped} unchanged, "
         f"{summary.removed} removed")
 
+    genre_of = None if catalogue is None else catalogue[["track_id", "genre_top"]]
+    genres_changed = catalogue is not None and _genres_changed(previous, genre_of)
+    vectors_changed = bool(len(todo)) or summary.removed > 0 or genres_changed
+    if vectors_changed and spark is None:
+        from batch.spark import get_spark
+
+        spark = get_spark("featurize", master)
+
     job_started = time.perf_counter()
     new_vectors, new_errors = None, prev_errors.iloc[0:0]
     if len(todo):
+        log(f"[featurize] decoding and featurizing {len(todo)} files on {spark.sparkContext.master}")
         n_parts = max(1, min(len(todo), spark.sparkContext.defaultParallelism * 4))
         spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "8")
         result = (
@@ -145,6 +148,9 @@ def run(src: str, out: str | Path, *, tracks: str | None = None, genres: str | N
         summary.errors = len(failed)
         summary.featurized = len(todo) - len(failed)
     summary.seconds = time.perf_counter() - job_started
+    if len(todo):
+        log(f"[featurize] {summary.featurized} vectors and {summary.errors} errors "
+            f"in {summary.seconds:.1f} s")
 
     still_failing = prev_errors.set_index(KEY).index.isin(listed_df[kept_err].set_index(KEY).index)
     errors = pd.concat(
@@ -153,19 +159,16 @@ def run(src: str, out: str | Path, *, tracks: str | None = None, genres: str | N
         ignore_index=True,
     ).sort_values("source_path", ignore_index=True)
 
-    genre_of = None if catalogue is None else catalogue[["track_id", "genre_top"]]
-    genres_changed = catalogue is not None and _genres_changed(previous, genre_of)
     errors_changed = _frame_key(errors) != _frame_key(prev_errors)
-    vectors_changed = bool(len(todo)) or summary.removed > 0 or genres_changed
 
     staging = out / f".staging-{uuid.uuid4().hex[:8]}"
     try:
         if vectors_changed:
-            _write_vectors(spark, out, staging, previous, listed_df[kept_ok], new_vectors, genre_of)
+            _write_vectors(spark, out, staging, listed_df[kept_ok], new_vectors, genre_of)
             summary.written = True
         if errors_changed or not (out / "errors").exists():
-            spark.createDataFrame(errors, schema=ERROR_DDL).coalesce(1).write.parquet(
-                str(staging / "errors"))
+            (staging / "errors").mkdir(parents=True)
+            errors.to_parquet(staging / "errors" / "part-0.parquet", index=False)
             swap_in(staging / "errors", out / "errors")
             summary.written = True
         if catalogue is not None and _tracks_changed(out / "tracks", catalogue):
@@ -175,10 +178,12 @@ def run(src: str, out: str | Path, *, tracks: str | None = None, genres: str | N
             summary.written = True
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    log(f"[featurize] {'updated' if summary.written else 'nothing to change in'} {out} "
+        f"after {time.perf_counter() - started:.1f} s")
     return summary
 
 
-def _write_vectors(spark, out, staging, previous, kept, new_vectors, genre_of):
+def _write_vectors(spark, out, staging, kept, new_vectors, genre_of):
     from pyspark.sql import functions as F
 
     parts = []
@@ -207,11 +212,22 @@ def _vector_ddl() -> str:
             "source_size long, source_version string, computed_at timestamp")
 
 
-def _read_previous(spark, out: Path) -> pd.DataFrame:
+def read_vector_index(out: Path, columns=("source_path", "source_size", "source_version",
+                                           "track_id", "genre_top")) -> pd.DataFrame:
+    """Read columns of ``out/vectors`` without Spark (genre_top comes from the partition path)."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    partitioning = ds.partitioning(pa.schema([("genre_top", pa.string())]), flavor="hive")
+    dataset = ds.dataset(out / "vectors", format="parquet", partitioning=partitioning)
+    return dataset.to_table(columns=list(columns)).to_pandas()
+
+
+def _read_previous(out: Path) -> pd.DataFrame:
     columns = ["source_path", "source_size", "source_version", "track_id", "genre_top"]
     if not (out / "vectors").exists():
         return pd.DataFrame(columns=columns).astype({"source_size": "int64", "track_id": "int64"})
-    return spark.read.parquet(str(out / "vectors")).select(*columns).toPandas()
+    return read_vector_index(out, columns)
 
 
 def _read_errors(out: Path) -> pd.DataFrame:
