@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from batch.metadata import TRACK_COLUMNS
+
 DATA = Path(__file__).resolve().parent / "data"
 GENRES_CSV = DATA / "fma_genres.csv"
 TRACKS_HEADER_CSV = DATA / "fma_tracks_header.csv"
@@ -80,18 +82,13 @@ def write_tracks_csv(path: Path, rows: list[dict]) -> None:
     with open(TRACKS_HEADER_CSV, newline="") as f:
         header = list(csv.reader(f))
     columns = list(zip(header[0], header[1]))
-    where = {
-        "title": ("track", "title"), "artist": ("artist", "name"), "album": ("album", "title"),
-        "genre_top": ("track", "genre_top"), "genres_all": ("track", "genres_all"),
-        "listens": ("track", "listens"), "duration": ("track", "duration"),
-    }
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerows(header)
         for row in rows:
             line = [""] * len(columns)
             line[0] = str(row["track_id"])
-            for key, column in where.items():
+            for key, column in TRACK_COLUMNS.items():
                 line[columns.index(column)] = str(row[key])
             writer.writerow(line)
 

@@ -38,6 +38,10 @@ ERROR_COLUMNS = ("source_path", "track_id", "reason", "source_size", "source_ver
 ERROR_DTYPES = {"source_path": "object", "track_id": "Int64", "reason": "object",
                 "source_size": "int64", "source_version": "object"}
 KEY = ["source_path", "source_size", "source_version"]
+VECTOR_DDL = (
+    "track_id long, genre_top string, vector array<float>, source_path string, "
+    "source_size long, source_version string, computed_at timestamp"
+)
 RESULT_DDL = (
     "track_id long, source_path string, source_size long, source_version string, "
     "vector array<float>, error string, computed_at timestamp"
@@ -68,7 +72,7 @@ class Summary:
 
 def featurize_batches(batches, endpoint_url=None):
     """mapInPandas body: (track_id, source_path, ...) batches in, vectors or errors out."""
-    from batch.features import vectorize
+    from batch.features import AudioError, vectorize
 
     reader = Reader(endpoint_url)
     for batch in batches:
@@ -77,9 +81,12 @@ def featurize_batches(batches, endpoint_url=None):
             try:
                 vectors.append(vectorize(reader.read(path)))
                 errors.append(None)
-            except Exception as e:  # one bad file must never fail the job
+            except AudioError as e:
                 vectors.append(None)
-                errors.append(str(e) if str(e) else type(e).__name__)
+                errors.append(str(e))
+            except Exception as e:  # an unreadable object must not fail the job either
+                vectors.append(None)
+                errors.append(f"{type(e).__name__}: {e}")
         out = batch[["track_id", "source_path", "source_size", "source_version"]].copy()
         out["vector"] = vectors
         out["error"] = errors
@@ -194,7 +201,7 @@ def _write_vectors(spark, out, staging, kept, new_vectors, genre_of):
     if new_vectors is not None:
         parts.append(new_vectors.withColumn("genre_top", F.lit(None).cast("string")))
     if not parts:
-        vectors = spark.createDataFrame([], _vector_ddl())
+        vectors = spark.createDataFrame([], VECTOR_DDL)
     else:
         vectors = parts[0]
         for part in parts[1:]:
@@ -205,11 +212,6 @@ def _write_vectors(spark, out, staging, kept, new_vectors, genre_of):
     (vectors.select(*VECTOR_COLUMNS).repartition("genre_top")
      .write.partitionBy("genre_top").parquet(str(staging / "vectors")))
     swap_in(staging / "vectors", out / "vectors")
-
-
-def _vector_ddl() -> str:
-    return ("track_id long, genre_top string, vector array<float>, source_path string, "
-            "source_size long, source_version string, computed_at timestamp")
 
 
 def read_vector_index(out: Path, columns=("source_path", "source_size", "source_version",

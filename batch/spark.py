@@ -33,7 +33,6 @@ def get_spark(app_name: str, master: str | None = None):
         SparkSession.builder.appName(app_name)
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.sql.sources.partitionOverwriteMode", "static")
         # Spark's progress bar redraws one line: useful in a terminal, noise in a log.
         .config("spark.ui.showConsoleProgress", str(sys.stderr.isatty()).lower())
         .config("spark.sql.shuffle.partitions", "8")

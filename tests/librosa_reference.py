@@ -23,7 +23,8 @@ CLIP_SECONDS = 30.0
 def reference_vector(path) -> np.ndarray:
     """The 245-number vector of the file at ``path``, computed with plain librosa."""
     offset = 0.0
-    n, sr_native = sf.info(path).frames, sf.info(path).samplerate
+    info = sf.info(path)
+    n, sr_native = info.frames, info.samplerate
     if n > CLIP_SECONDS * sr_native:
         offset = ((n - int(CLIP_SECONDS * sr_native)) // 2) / sr_native
     y, sr = librosa.load(path, sr=22050, offset=offset, duration=CLIP_SECONDS)
