@@ -55,6 +55,46 @@ def s3_endpoint():
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def store_url(tmp_path_factory):
+    """A PostgreSQL with pgvector for the tests: a throwaway database on DATABASE_URL's
+    server when that is set, else a fresh embedded server (stopped afterwards)."""
+    from batch import db
+
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        import uuid
+
+        import psycopg2
+
+        name = f"test_{uuid.uuid4().hex[:10]}"
+        admin = psycopg2.connect(url)
+        admin.autocommit = True
+        admin.cursor().execute(f"CREATE DATABASE {name}")
+        yield psycopg2.extensions.make_dsn(url, dbname=name)
+        admin.cursor().execute(f"DROP DATABASE {name} WITH (FORCE)")
+        admin.close()
+        return
+    server = db.embedded_server(tmp_path_factory.mktemp("pg") / "data", keep_running=False)
+    yield server.get_uri()
+    server.cleanup()
+
+
+@pytest.fixture
+def store(store_url):
+    """A migrated connection to the test store, with every table emptied."""
+    from batch import db
+
+    conn = db.connect(store_url)
+    db.migrate(conn)
+    with conn.cursor() as cur:
+        cur.execute("TRUNCATE genres, tracks, feature_scaler, track_vectors, tiktok_videos, "
+                    "tiktok_sounds, matches, load_runs")
+    conn.commit()
+    yield conn
+    conn.close()
+
+
 def write_wav(path, y, sr=22050):
     """Write float samples to ``path`` (the format follows the suffix; wav keeps float32 exactly)."""
     path.parent.mkdir(parents=True, exist_ok=True)

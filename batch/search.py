@@ -1,0 +1,72 @@
+"""Similar-song search in the store: scale a vector with the catalogue's scaler, then cosine top-k.
+
+A search within one genre touches only that genre's partition of ``track_vectors`` and
+its HNSW index; a search over all genres merges the partitions' index scans.
+:func:`exact_search` answers the same question by brute force, for measuring recall.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from batch.load import embed
+
+EF_SEARCH = 100
+"""HNSW candidate list size per index scan: recall@10 >= 0.98 (tests/benchmarks/bench_search.py)."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    track_id: int
+    genre_top: str
+    similarity: float  # cosine similarity of the search vectors, in [-1, 1]
+
+
+def load_scaler(conn) -> tuple[np.ndarray, np.ndarray]:
+    """The catalogue's per-feature mean and std, in feature order."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT mean, std FROM feature_scaler ORDER BY feature_index")
+        rows = cur.fetchall()
+    if not rows:
+        raise LookupError("the catalogue is empty: load it with `python -m batch.load catalogue`")
+    scaler = np.asarray(rows, dtype=np.float64)
+    return scaler[:, 0], scaler[:, 1]
+
+
+def search(conn, features: np.ndarray, *, genre: str | None = None, k: int = 10,
+           scaler: tuple[np.ndarray, np.ndarray] | None = None) -> list[Hit]:
+    """The ``k`` catalogue songs most similar to raw ``features``, within ``genre`` if given."""
+    return _query(conn, features, genre, k, scaler, exact=False)
+
+
+def exact_search(conn, features: np.ndarray, *, genre: str | None = None, k: int = 10,
+                 scaler: tuple[np.ndarray, np.ndarray] | None = None) -> list[Hit]:
+    """:func:`search` by brute force over every vector, ignoring the indexes."""
+    return _query(conn, features, genre, k, scaler, exact=True)
+
+
+def _query(conn, features, genre, k, scaler, *, exact: bool) -> list[Hit]:
+    mean, std = scaler if scaler is not None else load_scaler(conn)
+    literal = vector_literal(embed(np.asarray(features), mean, std)[0])
+    where = "WHERE genre_top = %(genre)s" if genre is not None else ""
+    with conn.cursor() as cur:
+        if exact:
+            cur.execute("SET LOCAL enable_indexscan = off")
+        else:
+            cur.execute("SET LOCAL hnsw.ef_search = %s", (max(EF_SEARCH, k),))
+        cur.execute(
+            f"""SELECT track_id, genre_top, 1 - (embedding <=> %(q)s::vector) AS similarity
+                FROM track_vectors {where}
+                ORDER BY embedding <=> %(q)s::vector LIMIT %(k)s""",
+            {"q": literal, "genre": genre, "k": k},
+        )
+        rows = cur.fetchall()
+    conn.rollback()  # end the transaction the SET LOCAL lived in
+    return [Hit(int(t), g, float(s)) for t, g, s in rows]
+
+
+def vector_literal(vector: np.ndarray) -> str:
+    """A pgvector literal, '[x1,x2,...]', exact for float32."""
+    return "[" + ",".join(repr(float(x)) for x in np.asarray(vector, dtype=np.float32)) + "]"
