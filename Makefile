@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO := var/demo
 
-.PHONY: help venv system-deps run test bench clean
+.PHONY: help venv system-deps run test bench psql clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -33,15 +33,23 @@ system-deps: ## Install Java 17+ (Spark), fluidsynth (test music), PostgreSQL (a
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-run: venv ## Generate a small demo corpus, featurize it with local Spark, print a summary
+run: venv ## Demo corpus -> vectors (local Spark) -> the store (DATABASE_URL, else embedded PostgreSQL)
 	@[ -d $(DEMO)/fma_audio ] || $(PY) -m batch.demo_corpus --out $(DEMO) --tracks 24
 	$(PY) -m batch.featurize $(DEMO)/fma_audio --out var/out --tracks $(DEMO)/fma_metadata/tracks.csv
+	$(PY) -m batch.db migrate
+	$(PY) -m batch.load catalogue --out var/out
 
 test: venv ## Run the whole test suite
 	$(PY) -m pytest
 
 bench: venv ## Run the benchmarks (figures for the README's Performance section)
 	$(PY) tests/benchmarks/bench_features.py
+	$(PY) tests/benchmarks/bench_load.py
+	$(PY) tests/benchmarks/bench_search.py
 
-clean: ## Remove generated data (var/); keeps .venv
+psql: venv ## Open psql on the store
+	$(PY) -m batch.db psql
+
+clean: ## Stop the embedded PostgreSQL and remove generated data (var/); keeps .venv
+	@[ ! -x $(PY) ] || $(PY) -m batch.db stop
 	rm -rf var/

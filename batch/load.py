@@ -65,7 +65,7 @@ class LoadResult:
     def line(self) -> str:
         counts = ", ".join(f"{n:,} {table}" for table, n in self.rows.items())
         total = sum(self.rows.values())
-        return (f"loaded {self.dataset}: {counts} in {self.seconds:.1f} s "
+        return (f"loaded {self.dataset}: {counts} in {self.seconds:.2f} s "
                 f"({total / max(self.seconds, 1e-9):,.0f} rows/s)")
 
 
