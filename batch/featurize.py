@@ -214,22 +214,25 @@ def _write_vectors(spark, out, staging, kept, new_vectors, genre_of):
     swap_in(staging / "vectors", out / "vectors")
 
 
-def read_vector_index(out: Path, columns=("source_path", "source_size", "source_version",
-                                           "track_id", "genre_top")) -> pd.DataFrame:
-    """Read columns of ``out/vectors`` without Spark (genre_top comes from the partition path)."""
+def read_vectors(out: str | Path, columns: list[str] | None = None):
+    """``out/vectors`` as an Arrow table, without Spark, sorted by track_id.
+
+    ``genre_top`` comes from the partition folders as a plain string; tracks without
+    a genre sit in Spark's null partition and read as null.
+    """
     import pyarrow as pa
     import pyarrow.dataset as ds
 
     partitioning = ds.partitioning(pa.schema([("genre_top", pa.string())]), flavor="hive")
-    dataset = ds.dataset(out / "vectors", format="parquet", partitioning=partitioning)
-    return dataset.to_table(columns=list(columns)).to_pandas()
+    dataset = ds.dataset(Path(out) / "vectors", format="parquet", partitioning=partitioning)
+    return dataset.to_table(columns=columns).sort_by("track_id")
 
 
 def _read_previous(out: Path) -> pd.DataFrame:
     columns = ["source_path", "source_size", "source_version", "track_id", "genre_top"]
     if not (out / "vectors").exists():
         return pd.DataFrame(columns=columns).astype({"source_size": "int64", "track_id": "int64"})
-    return read_vector_index(out, columns)
+    return read_vectors(out, columns).to_pandas()
 
 
 def _read_errors(out: Path) -> pd.DataFrame:

@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 
 from batch import db
 from batch.features import FEATURE_NAMES, N_FEATURES
+from batch.featurize import read_vectors
 from batch.metadata import read_genres
 from text_pipeline.normalize import normalize, title_bucket
 
@@ -78,7 +79,7 @@ def load_catalogue(conn, out: str | Path, *, genres_csv: str | Path = DEFAULT_GE
     if not (out / "vectors").exists():
         raise LoadError(f"{out}/vectors does not exist: run batch.featurize first")
     genres = read_genres(genres_csv)
-    vectors = _read_vectors(out)
+    vectors = read_vectors(out, ["track_id", "genre_top", "vector", "source_path"])
     tracks = _read_tracks(out, vectors)
 
     features = np.stack(vectors.column("vector").to_numpy(zero_copy_only=False)).astype(np.float32)
@@ -122,13 +123,6 @@ def embed(features: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray
     z = (np.atleast_2d(features).astype(np.float64) - mean) / std
     norms = np.linalg.norm(z, axis=1, keepdims=True)
     return (z / np.where(norms > 0, norms, 1.0)).astype(np.float32)
-
-
-def _read_vectors(out: Path) -> pa.Table:
-    partitioning = ds.partitioning(pa.schema([("genre_top", pa.string())]), flavor="hive")
-    table = ds.dataset(out / "vectors", format="parquet", partitioning=partitioning).to_table(
-        columns=["track_id", "genre_top", "vector", "source_path"])
-    return table.sort_by("track_id")
 
 
 def _read_tracks(out: Path, vectors: pa.Table) -> pa.Table:

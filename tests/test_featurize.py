@@ -9,8 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.dataset as ds
 import pytest
 
 from batch import featurize
@@ -49,10 +47,7 @@ def first_run(corpus, spark, tmp_path_factory):
 
 
 def read_vectors(out: Path) -> pd.DataFrame:
-    # genre_top as a plain string: tracks without a genre sit in Spark's null partition.
-    partitioning = ds.partitioning(pa.schema([("genre_top", pa.string())]), flavor="hive")
-    return (pd.read_parquet(out / "vectors", partitioning=partitioning)
-            .sort_values("track_id", ignore_index=True))
+    return featurize.read_vectors(out).to_pandas()
 
 
 def snapshot(out: Path) -> dict:
