@@ -21,7 +21,7 @@ _TRACK_ID = re.compile(r"^(\d+)$")
 
 @dataclass(frozen=True)
 class AudioFile:
-    """One audio object as listed: where it is, its track id, and what version it is."""
+    """One listed object: where it is, its FMA track id if its name is one, and its version."""
 
     path: str
     track_id: int | None
@@ -41,7 +41,7 @@ def track_id_from_path(path: str) -> int | None:
 
 
 def list_audio(src: str, *, endpoint_url: str | None = None) -> list[AudioFile]:
-    """List the audio files under ``src``, sorted by path.
+    """List the audio files under the folder or S3 prefix ``src``, sorted by path.
 
     Raises
     ------
@@ -50,23 +50,32 @@ def list_audio(src: str, *, endpoint_url: str | None = None) -> list[AudioFile]:
     NotADirectoryError
         If a local ``src`` is not a folder.
     """
+    if not is_s3(src) and Path(src).is_file():
+        raise NotADirectoryError(f"audio source {src!r} is not a folder")
+    return list_files(src, AUDIO_EXTENSIONS, endpoint_url=endpoint_url, kind="audio")
+
+
+def list_files(src: str, extensions: tuple[str, ...], *, endpoint_url: str | None = None,
+               kind: str = "input") -> list[AudioFile]:
+    """Files under ``src`` (a file, a folder or an S3 prefix) whose names end in ``extensions``."""
     if is_s3(src):
-        return _list_s3(src, endpoint_url=endpoint_url)
+        return _list_s3(src, extensions, endpoint_url=endpoint_url)
     root = Path(src)
     if not root.exists():
-        raise FileNotFoundError(f"audio source {src!r} does not exist")
-    if not root.is_dir():
-        raise NotADirectoryError(f"audio source {src!r} is not a folder")
+        raise FileNotFoundError(f"{kind} source {src!r} does not exist")
+    candidates = [root] if root.is_file() else (
+        Path(dirpath, name)
+        for dirpath, dirnames, filenames in os.walk(root)
+        if not any(part.startswith(".") for part in Path(dirpath).relative_to(root).parts)
+        for name in filenames if not name.startswith(".")
+    )
     files = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for name in filenames:
-            if name.lower().endswith(AUDIO_EXTENSIONS) and not name.startswith("."):
-                path = os.path.abspath(os.path.join(dirpath, name))
-                st = os.stat(path)
-                files.append(
-                    AudioFile(path, track_id_from_path(path), st.st_size, str(st.st_mtime_ns))
-                )
+    for path in candidates:
+        if path.name.lower().endswith(extensions):
+            path = path.resolve()
+            st = path.stat()
+            files.append(AudioFile(str(path), track_id_from_path(str(path)), st.st_size,
+                                   str(st.st_mtime_ns)))
     return sorted(files, key=lambda f: f.path)
 
 
@@ -90,14 +99,14 @@ def split_s3(uri: str) -> tuple[str, str]:
     return parsed.netloc, parsed.path.lstrip("/")
 
 
-def _list_s3(uri: str, *, endpoint_url: str | None) -> list[AudioFile]:
+def _list_s3(uri: str, extensions: tuple[str, ...], *, endpoint_url: str | None) -> list[AudioFile]:
     bucket, prefix = split_s3(uri)
     paginator = s3_client(endpoint_url).get_paginator("list_objects_v2")
     files = []
     for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
             key = obj["Key"]
-            if key.lower().endswith(AUDIO_EXTENSIONS):
+            if key.lower().endswith(extensions):
                 path = f"s3://{bucket}/{key}"
                 files.append(
                     AudioFile(path, track_id_from_path(key), obj["Size"], obj["ETag"].strip('"'))

@@ -1,0 +1,377 @@
+"""Parse TikTok dumps and match their sounds to catalogue songs, with Spark.
+
+1. **Parse** every line of the dumps into clean videos (:mod:`text_pipeline.parse`);
+   bad lines go to ``DIR/rejects/`` with a reason.
+2. **Sounds**: one row per TikTok sound id, with its title and artist. Original
+   sounds ("original sound - user" in any language, or flagged original) are set aside.
+3. **Vectorise** titles and artists with TF-IDF over words and character trigrams
+   (Spark ML: tokenizers, ``NGram``, ``HashingTF``, ``IDF``, ``Normalizer``), one model
+   for titles and one for artists, both fitted on the catalogue, saved under
+   ``DIR/model/`` and reused while the catalogue is unchanged. Both sides are
+   normalised by :mod:`text_pipeline.normalize` first.
+4. **Match** on the executors: each batch of sounds is multiplied with the broadcast
+   catalogue matrix (a sparse product, no blocking on the first letter), the
+   :data:`CANDIDATES` best titles are kept, their artists are compared, and
+
+       total_score = TITLE_WEIGHT * title_score + ARTIST_WEIGHT * artist_score
+
+   with both scores the cosine similarity of the TF-IDF vectors, in [0, 1]. Each
+   sound gets its best song, and only when ``total_score >= threshold``.
+
+Outputs under ``DIR``: ``tiktok/`` (clean videos, parquet), ``matches/`` (parquet:
+fma_track_id, tiktok_music_id, title_score, artist_score, total_score), ``rejects/``
+(JSON lines: source, line, reason) and ``model/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from batch.featurize import recover, swap_in
+from batch.sources import Reader, is_s3, list_files
+
+TITLE_WEIGHT = 0.6
+ARTIST_WEIGHT = 0.4
+DEFAULT_THRESHOLD = 0.75
+"""Chosen on the labelled benchmark (tests/benchmarks/bench_match.py)."""
+CANDIDATES = 20
+"""Best titles per sound whose artists are compared."""
+NUM_FEATURES = 1 << 20
+DUMP_EXTENSIONS = (".ndjson", ".jsonl", ".json", ".ndjson.gz", ".jsonl.gz", ".json.gz",
+                   ".ndjson.bz2", ".jsonl.bz2", ".json.bz2", ".ndjson.zst", ".jsonl.zst", ".json.zst")
+
+
+class MatchError(ValueError):
+    """The inputs cannot be used; the message says why."""
+
+
+@dataclass
+class Summary:
+    records: int = 0
+    rejected: int = 0
+    sounds: int = 0
+    matched: int = 0
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        rate = self.records / self.seconds if self.seconds else 0.0
+        return (f"records read {self.records:,}, rejected {self.rejected:,}, unique sounds "
+                f"{self.sounds:,}, matched {self.matched:,}, {rate:,.0f} records/s")
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def read_lines(spark, src: str | list[str], *, endpoint_url: str | None = None):
+    """A DataFrame of raw lines (``value``, ``source``) from files, folders or an S3 prefix."""
+    from pyspark.sql import functions as F
+
+    sources = [src] if isinstance(src, str) else list(src)
+    files = [f for s in sources for f in list_files(s, DUMP_EXTENSIONS, endpoint_url=endpoint_url,
+                                                     kind="TikTok")]
+    if not files:
+        raise MatchError(f"no .ndjson/.jsonl/.json files (plain, .gz or .bz2) under {src}")
+    zstd = [f.path for f in files if f.path.endswith(".zst")]
+    if zstd:
+        raise MatchError(
+            f"{zstd[0]} is zstd-compressed, which Spark cannot read without native Hadoop; "
+            f"unpack it first: zstd -d --rm {zstd[0]}  (apt install zstd)")
+    local = [f.path for f in files if not is_s3(f.path)]
+    remote = [f.path for f in files if is_s3(f.path)]
+    frames = []
+    if local:
+        frames.append(spark.read.text(local).select("value", F.input_file_name().alias("source")))
+    if remote:
+        paths = spark.createDataFrame([(p,) for p in remote], "path string").repartition(len(remote))
+        frames.append(paths.mapInPandas(lambda it: _read_s3_lines(it, endpoint_url),
+                                        "value string, source string"))
+    lines = frames[0]
+    for frame in frames[1:]:
+        lines = lines.unionByName(frame)
+    return lines
+
+
+def _read_s3_lines(batches, endpoint_url):
+    import bz2
+    import gzip
+
+    reader = Reader(endpoint_url)
+    for batch in batches:
+        for path in batch["path"]:
+            data = reader.read(path)
+            if path.endswith(".gz"):
+                data = gzip.decompress(data)
+            elif path.endswith(".bz2"):
+                data = bz2.decompress(data)
+            text = data.decode("utf-8", errors="replace").splitlines()
+            yield pd.DataFrame({"value": text, "source": path})
+
+
+# --- the catalogue and its models ------------------------------------------------------------
+
+
+def read_catalogue(tracks_csv: str, genres_csv: str | None = None) -> pd.DataFrame:
+    """track_id, title, artist of every catalogue track, sorted by track_id."""
+    from batch import metadata as md
+
+    genres = genres_csv or str(Path(tracks_csv).with_name("genres.csv"))
+    if not Path(genres).exists():
+        genres = str(Path(md.__file__).parent / "data" / "fma_genres.csv")
+    tracks = md.read_tracks(tracks_csv, md.read_genres(genres))
+    return tracks[["track_id", "title", "artist"]].sort_values("track_id", ignore_index=True)
+
+
+def with_normalised_text(df, title: str = "title", artist: str = "artist"):
+    """Add ``title_norm`` and ``artist_norm``: the one normaliser, applied on the executors."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType
+
+    from text_pipeline.normalize import clean_artist, clean_title
+
+    @F.pandas_udf(StringType())
+    def title_norm(s: pd.Series) -> pd.Series:
+        return s.map(clean_title)
+
+    @F.pandas_udf(StringType())
+    def artist_norm(s: pd.Series) -> pd.Series:
+        return s.map(clean_artist)
+
+    return df.withColumn("title_norm", title_norm(title)).withColumn("artist_norm", artist_norm(artist))
+
+
+def _original_sound(title: str, flag: str):
+    """Column: is this sound a creator's own audio (the normaliser's rule)?"""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import BooleanType
+
+    from text_pipeline.normalize import is_original_sound
+
+    @F.pandas_udf(BooleanType())
+    def original(titles: pd.Series, flags: pd.Series) -> pd.Series:
+        return pd.Series([is_original_sound(t, bool(f)) for t, f in zip(titles, flags)])
+
+    return original(title, flag)
+
+
+def tfidf_pipeline(field: str):
+    """TF-IDF over words and character trigrams of ``{field}_norm``, L2-normalised."""
+    from pyspark.ml import Pipeline
+    from pyspark.ml.feature import IDF, NGram, HashingTF, Normalizer, RegexTokenizer, SQLTransformer
+
+    src = f"{field}_norm"
+    return Pipeline(stages=[
+        SQLTransformer(statement=f"SELECT *, concat(' ', {src}, ' ') AS {field}_padded FROM __THIS__"),
+        RegexTokenizer(inputCol=src, outputCol=f"{field}_words", pattern=r"\s+",
+                       toLowercase=False, minTokenLength=1),
+        RegexTokenizer(inputCol=f"{field}_padded", outputCol=f"{field}_chars", pattern="",
+                       gaps=True, toLowercase=False, minTokenLength=1),
+        NGram(n=3, inputCol=f"{field}_chars", outputCol=f"{field}_trigrams"),
+        SQLTransformer(statement=f"SELECT *, concat({field}_words, {field}_trigrams) "
+                                 f"AS {field}_tokens FROM __THIS__"),
+        HashingTF(numFeatures=NUM_FEATURES, inputCol=f"{field}_tokens", outputCol=f"{field}_tf"),
+        IDF(inputCol=f"{field}_tf", outputCol=f"{field}_tfidf"),
+        Normalizer(p=2.0, inputCol=f"{field}_tfidf", outputCol=f"{field}_vec"),
+    ])
+
+
+def fitted_models(spark, catalogue, model_dir: Path, log=print):
+    """The title and artist models for this catalogue: loaded if saved for it, else fitted and saved."""
+    from pyspark.ml import PipelineModel
+
+    fingerprint = hashlib.sha256(
+        pd.util.hash_pandas_object(catalogue, index=False).values.tobytes()).hexdigest()
+    stamp = model_dir / "catalogue.sha256"
+    if stamp.exists() and stamp.read_text() == fingerprint:
+        log(f"[match] reusing the TF-IDF models in {model_dir}")
+        return tuple(PipelineModel.load(str(model_dir / f)) for f in ("title", "artist"))
+    log(f"[match] fitting TF-IDF models on {len(catalogue):,} catalogue songs")
+    frame = with_normalised_text(spark.createDataFrame(catalogue))
+    models = tuple(tfidf_pipeline(f).fit(frame) for f in ("title", "artist"))
+    staging = model_dir.with_name(f".model-{uuid.uuid4().hex[:8]}")
+    for field, model in zip(("title", "artist"), models):
+        model.write().overwrite().save(str(staging / field))
+    (staging / "catalogue.sha256").write_text(fingerprint)
+    swap_in(staging, model_dir)
+    return models
+
+
+def vectorise(df, models):
+    """Add ``title_vec`` and ``artist_vec`` to a frame with ``title_norm``/``artist_norm``."""
+    for model in models:
+        df = model.transform(df)
+    return df
+
+
+def catalogue_matrices(spark, catalogue, models):
+    """The catalogue's track ids and its title and artist TF-IDF rows, as scipy CSR matrices."""
+    frame = vectorise(with_normalised_text(spark.createDataFrame(catalogue)), models)
+    rows = frame.select("track_id", "title_vec", "artist_vec").toPandas()
+    return (rows["track_id"].to_numpy(np.int64), _csr(rows["title_vec"]), _csr(rows["artist_vec"]))
+
+
+def _csr(vectors):
+    """SparseVectors (or their Arrow dicts) to a float32 CSR matrix with NUM_FEATURES columns."""
+    import scipy.sparse as sp
+
+    indptr, indices, values = [0], [], []
+    for v in vectors:
+        idx, val = (v["indices"], v["values"]) if isinstance(v, dict) else (v.indices, v.values)
+        indices.append(np.asarray(idx, np.int32))
+        values.append(np.asarray(val, np.float32))
+        indptr.append(indptr[-1] + len(idx))
+    return sp.csr_matrix(
+        (np.concatenate(values) if values else np.zeros(0, np.float32),
+         np.concatenate(indices) if indices else np.zeros(0, np.int32), np.asarray(indptr)),
+        shape=(len(indptr) - 1, NUM_FEATURES))
+
+
+# --- scoring ---------------------------------------------------------------------------------
+
+
+def best_matches(q_title, q_artist, c_title, c_artist, track_ids, threshold: float) -> pd.DataFrame:
+    """For each query row, the catalogue row with the best total score, if it clears ``threshold``.
+
+    Returns the query row index with the match's track id and scores.
+    """
+    n = q_title.shape[0]
+    if n == 0 or c_title.shape[0] == 0:
+        return pd.DataFrame(columns=["row", "fma_track_id", "title_score", "artist_score", "total_score"])
+    titles = (q_title @ c_title.T).toarray()
+    k = min(CANDIDATES, titles.shape[1])
+    cand = np.argpartition(-titles, k - 1, axis=1)[:, :k]
+    rows = np.repeat(np.arange(n), k)
+    t_score = titles[rows, cand.ravel()]
+    a_score = np.asarray(q_artist[rows].multiply(c_artist[cand.ravel()]).sum(axis=1)).ravel()
+    t_score, a_score = np.clip(t_score, 0, 1), np.clip(a_score, 0, 1)
+    total = (TITLE_WEIGHT * t_score + ARTIST_WEIGHT * a_score).reshape(n, k)
+    # Best total; ties go to the lowest track id, so reruns agree.
+    order = np.lexsort((track_ids[cand], -total), axis=1)[:, 0]
+    pick = np.arange(n) * k + order
+    out = pd.DataFrame({"row": np.arange(n), "fma_track_id": track_ids[cand.ravel()[pick]],
+                        "title_score": t_score[pick].astype(np.float64),
+                        "artist_score": a_score[pick].astype(np.float64),
+                        "total_score": total.ravel()[pick].astype(np.float64)})
+    return out[out["total_score"] >= threshold].reset_index(drop=True)
+
+
+def _score_batches(batches, catalogue, threshold):
+    track_ids, c_title, c_artist = catalogue.value
+    for batch in batches:
+        found = best_matches(_csr(batch["title_vec"]), _csr(batch["artist_vec"]), c_title,
+                             c_artist, track_ids, threshold)
+        yield pd.DataFrame({
+            "fma_track_id": found["fma_track_id"].astype("int64"),
+            "tiktok_music_id": batch["music_id"].to_numpy()[found["row"].to_numpy(int)],
+            "title_score": found["title_score"], "artist_score": found["artist_score"],
+            "total_score": found["total_score"],
+        })
+
+
+# --- the job ---------------------------------------------------------------------------------
+
+
+def run(tracks: str, tiktok: str | list[str], out: str | Path, *, threshold: float = DEFAULT_THRESHOLD,
+        genres: str | None = None, master: str | None = None, endpoint_url: str | None = None,
+        spark=None, log=print) -> Summary:
+    """Parse ``tiktok``, match its sounds to the catalogue in ``tracks``, write under ``out``."""
+    from pyspark.sql import functions as F
+
+    from text_pipeline.parse import parse
+
+    if not 0.0 <= threshold <= 1.0:
+        raise MatchError(f"--threshold must be in [0, 1], got {threshold}")
+    out = Path(out)
+    for name in ("tiktok", "matches", "rejects", "model"):
+        recover(out / name)
+    started = time.perf_counter()
+    catalogue = read_catalogue(tracks, genres)
+    if spark is None:
+        from batch.spark import get_spark
+
+        spark = get_spark("match", master)
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "1024")
+
+    lines = read_lines(spark, tiktok, endpoint_url=endpoint_url)
+    videos, rejects = parse(lines)
+    staging = out / f".staging-{uuid.uuid4().hex[:8]}"
+    try:
+        videos.write.parquet(str(staging / "tiktok"))
+        rejects.coalesce(1).write.json(str(staging / "rejects"))
+        videos = spark.read.parquet(str(staging / "tiktok"))
+        summary = Summary(records=lines.filter(F.trim("value") != "").count(),
+                          rejected=spark.read.json(str(staging / "rejects")).count()
+                          if any((staging / "rejects").glob("*.json")) else 0)
+        log(f"[match] parsed {summary.records:,} records: {videos.count():,} videos, "
+            f"{summary.rejected:,} rejected")
+
+        sounds = (videos.groupBy("music_id")
+                  .agg(F.min("song_title").alias("song_title"), F.min("artist_name").alias("artist_name"),
+                       F.max("is_original").alias("is_original")))
+        summary.sounds = sounds.count()
+        candidates = with_normalised_text(sounds, "song_title", "artist_name").filter(
+            ~_original_sound("song_title", "is_original") & (F.col("title_norm") != ""))
+        models = fitted_models(spark, catalogue, out / "model", log=log)
+        matrices = spark.sparkContext.broadcast(catalogue_matrices(spark, catalogue, models))
+        log(f"[match] matching {summary.sounds:,} unique sounds against {len(catalogue):,} songs")
+        matches = vectorise(candidates, models).select("music_id", "title_vec", "artist_vec").mapInPandas(
+            lambda it: _score_batches(it, matrices, threshold),
+            "fma_track_id long, tiktok_music_id string, title_score double, "
+            "artist_score double, total_score double")
+        matches.orderBy("tiktok_music_id").coalesce(1).write.parquet(str(staging / "matches"))
+        summary.matched = spark.read.parquet(str(staging / "matches")).count()
+        for name in ("tiktok", "matches", "rejects"):
+            swap_in(staging / name, out / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m text_pipeline.match",
+        description="Parse TikTok dumps (ndjson in the 2019, 2020+ or scraper shape) and match "
+        "each TikTok sound to the catalogue song it is, by TF-IDF cosine similarity of titles "
+        f"and artists: total = {TITLE_WEIGHT} x title + {ARTIST_WEIGHT} x artist.",
+    )
+    parser.add_argument("--tracks", required=True, help="FMA tracks.csv (genres.csv beside it is used)")
+    parser.add_argument("--tiktok", required=True, nargs="+",
+                        help="ndjson files, folders or s3:// prefixes (plain, .gz or .bz2; "
+                        "unpack .zst first: zstd -d FILE.ndjson.zst)")
+    parser.add_argument("--out", required=True,
+                        help="output folder: tiktok/, matches/, rejects/ and model/")
+    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
+                        help=f"lowest total score that counts as a match (default {DEFAULT_THRESHOLD})")
+    parser.add_argument("--master", help="Spark master URL (default: local[*], or what spark-submit set)")
+    parser.add_argument("--s3-endpoint", dest="endpoint_url", default=os.environ.get("AWS_ENDPOINT_URL"),
+                        help="endpoint of an S3-compatible store (default: $AWS_ENDPOINT_URL, else AWS)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from batch.metadata import MetadataError
+
+    try:
+        summary = run(args.tracks, args.tiktok, args.out, threshold=args.threshold,
+                      master=args.master, endpoint_url=args.endpoint_url)
+    except (MatchError, MetadataError, FileNotFoundError) as e:
+        print(f"match: error: {e}", file=sys.stderr)
+        return 2
+    print(summary.line())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
