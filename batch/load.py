@@ -37,7 +37,7 @@ from batch import db
 from batch.features import FEATURE_NAMES, N_FEATURES
 from batch.featurize import read_vectors
 from batch.metadata import read_genres
-from text_pipeline.normalize import normalize, title_bucket
+from text_pipeline.normalize import clean_title, title_bucket
 
 DEFAULT_GENRES = Path(__file__).resolve().parent / "data" / "fma_genres.csv"
 NO_GENRE = ""  # track_vectors key for tracks without a top-level genre (default partition)
@@ -181,7 +181,7 @@ def load_tiktok(conn, videos: str | Path, *, matches: str | Path | None = None) 
 def _title_buckets(titles: pa.ChunkedArray) -> pa.Array:
     """Partition key per video; each distinct title is normalised once."""
     encoded = titles.combine_chunks().dictionary_encode()
-    buckets = pa.array([title_bucket(normalize(t)) for t in encoded.dictionary.to_pylist()],
+    buckets = pa.array([title_bucket(clean_title(t)) for t in encoded.dictionary.to_pylist()],
                        pa.string())
     return pc.fill_null(pc.take(buckets, encoded.indices), "_")
 

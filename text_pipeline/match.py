@@ -43,7 +43,7 @@ from batch.sources import Reader, is_s3, list_files
 
 TITLE_WEIGHT = 0.6
 ARTIST_WEIGHT = 0.4
-DEFAULT_THRESHOLD = 0.75
+DEFAULT_THRESHOLD = 0.7
 """Chosen on the labelled benchmark (tests/benchmarks/bench_match.py)."""
 CANDIDATES = 20
 """Best titles per sound whose artists are compared."""
@@ -287,7 +287,7 @@ def run(tracks: str, tiktok: str | list[str], out: str | Path, *, threshold: flo
     """Parse ``tiktok``, match its sounds to the catalogue in ``tracks``, write under ``out``."""
     from pyspark.sql import functions as F
 
-    from text_pipeline.parse import parse
+    from text_pipeline.parse import parse, rejects_of, videos_of
 
     if not 0.0 <= threshold <= 1.0:
         raise MatchError(f"--threshold must be in [0, 1], got {threshold}")
@@ -303,21 +303,22 @@ def run(tracks: str, tiktok: str | list[str], out: str | Path, *, threshold: flo
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "1024")
 
     lines = read_lines(spark, tiktok, endpoint_url=endpoint_url)
-    videos, rejects = parse(lines)
     staging = out / f".staging-{uuid.uuid4().hex[:8]}"
     try:
-        videos.write.parquet(str(staging / "tiktok"))
+        log("[match] parsing the dumps")
+        parse(lines).write.parquet(str(staging / "parsed"))  # the one pass over the JSON
+        parsed = spark.read.parquet(str(staging / "parsed"))
+        rejects = rejects_of(parsed)
         rejects.coalesce(1).write.json(str(staging / "rejects"))
+        videos_of(parsed).write.parquet(str(staging / "tiktok"))
         videos = spark.read.parquet(str(staging / "tiktok"))
-        summary = Summary(records=lines.filter(F.trim("value") != "").count(),
-                          rejected=spark.read.json(str(staging / "rejects")).count()
-                          if any((staging / "rejects").glob("*.json")) else 0)
+        summary = Summary(records=parsed.count(), rejected=rejects.count())
         log(f"[match] parsed {summary.records:,} records: {videos.count():,} videos, "
-            f"{summary.rejected:,} rejected")
+            f"{summary.rejected:,} rejected ({time.perf_counter() - started:.0f} s)")
 
         sounds = (videos.groupBy("music_id")
                   .agg(F.min("song_title").alias("song_title"), F.min("artist_name").alias("artist_name"),
-                       F.max("is_original").alias("is_original")))
+                       F.max("is_original").alias("is_original"))).cache()
         summary.sounds = sounds.count()
         candidates = with_normalised_text(sounds, "song_title", "artist_name").filter(
             ~_original_sound("song_title", "is_original") & (F.col("title_norm") != ""))
@@ -330,6 +331,7 @@ def run(tracks: str, tiktok: str | list[str], out: str | Path, *, threshold: flo
             "artist_score double, total_score double")
         matches.orderBy("tiktok_music_id").coalesce(1).write.parquet(str(staging / "matches"))
         summary.matched = spark.read.parquet(str(staging / "matches")).count()
+        log(f"[match] {summary.matched:,} sounds matched ({time.perf_counter() - started:.0f} s)")
         for name in ("tiktok", "matches", "rejects"):
             swap_in(staging / name, out / name)
     finally:

@@ -59,13 +59,22 @@ ORIGINAL_SOUND = (
 
 
 def normalize(text: str | None) -> str:
-    """Comparison form of ``text``: NFKC, casefolded, without accents, single-spaced."""
+    """Comparison form of ``text``: NFKC, casefolded, without accents, single-spaced.
+
+    Accents are marks on Latin, Greek and Cyrillic letters; the marks of other scripts
+    (kana voicing, Devanagari vowel signs) are part of the letter and stay.
+    """
     if not text:
         return ""
     folded = unicodedata.normalize("NFKC", str(text)).casefold()
-    decomposed = unicodedata.normalize("NFD", folded)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _SPACE.sub(" ", unicodedata.normalize("NFC", stripped)).strip()
+    kept, base = [], ""
+    for c in unicodedata.normalize("NFD", folded):
+        if unicodedata.combining(c) and base < "\u0530":
+            continue
+        if not unicodedata.combining(c):
+            base = c
+        kept.append(c)
+    return _SPACE.sub(" ", unicodedata.normalize("NFC", "".join(kept))).strip()
 
 
 def clean_title(title: str | None) -> str:
@@ -101,7 +110,7 @@ def is_original_sound(title: str | None, is_original: bool | None = False) -> bo
     if is_original:
         return True
     text = _words(normalize(title))
-    return any(text.startswith(_words(o)) for o in ORIGINAL_SOUND)
+    return any(text.startswith(o) for o in _ORIGINAL_FORMS)
 
 
 def title_bucket(cleaned_title: str | None) -> str:
@@ -124,3 +133,6 @@ def _words(text: str) -> str:
     text = _APOSTROPHES.sub("", text)
     kept = "".join(c if unicodedata.category(c)[0] in "LNM" or c.isspace() else " " for c in text)
     return _SPACE.sub(" ", kept).strip()
+
+
+_ORIGINAL_FORMS = tuple(_words(normalize(o)) for o in ORIGINAL_SOUND)

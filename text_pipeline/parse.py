@@ -53,38 +53,38 @@ RAW_SCHEMA = (
 )
 
 
-def parse(lines: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """Clean videos and rejects from a DataFrame of raw lines (``value``, ``source``).
+def parse(lines: DataFrame) -> DataFrame:
+    """Every non-blank line of ``lines`` (``value``, ``source``), parsed once.
 
-    Returns
-    -------
-    videos : DataFrame
-        :data:`VIDEO_COLUMNS`, one row per video id.
-    rejects : DataFrame
-        ``source``, ``line``, ``reason``.
+    Returns :data:`VIDEO_COLUMNS` plus ``source``, ``reason`` (NULL for a usable
+    record) and ``line`` (the raw text, kept for rejects only). Split it with
+    :func:`videos_of` and :func:`rejects_of`; writing it out first means the JSON
+    is parsed once however the result is used.
     """
     lines = lines.filter(F.trim("value") != "")
     parsed = lines.withColumn("r", F.from_json("value", RAW_SCHEMA, {"mode": "PERMISSIVE"}))
-    parsed = parsed.withColumn("valid", F.col("r").isNotNull() & _parses_as_object("value"))
-    clean = parsed.filter("valid").select("value", "source", *_clean_columns())
+    valid = F.col("r").isNotNull() & _parses_as_object("value")
+    clean = parsed.select("value", "source", valid.alias("valid"), *_clean_columns())
+    reason = (F.when(~F.col("valid") & F.trim("value").startswith("{"), "truncated or malformed JSON")
+              .when(~F.col("valid"), "not a JSON object")
+              .when(F.col("video_id").isNull(), "no video id")
+              .when(F.col("music_id").isNull(), "no sound id"))
+    return clean.select(*VIDEO_COLUMNS, "source", reason.alias("reason"),
+                        F.when(reason.isNotNull(), F.col("value")).alias("line"))
 
-    rejects = parsed.filter(~F.col("valid")).select(
-        "source", F.col("value").alias("line"),
-        F.when(F.trim("value").startswith("{"), F.lit("truncated or malformed JSON"))
-        .otherwise(F.lit("not a JSON object")).alias("reason"),
-    ).unionByName(
-        clean.filter(F.col("video_id").isNull() | F.col("music_id").isNull()).select(
-            "source", F.col("value").alias("line"),
-            F.when(F.col("video_id").isNull(), F.lit("no video id"))
-            .otherwise(F.lit("no sound id")).alias("reason"),
-        )
-    )
-    complete = clean.filter(F.col("video_id").isNotNull() & F.col("music_id").isNotNull())
+
+def videos_of(parsed: DataFrame) -> DataFrame:
+    """Usable records, one per video id: the snapshot with the most plays wins."""
     latest = Window.partitionBy("video_id").orderBy(
-        F.col("play_count").desc_nulls_last(), F.col("created_at").desc_nulls_last(), "value")
-    videos = (complete.withColumn("_rank", F.row_number().over(latest))
-              .filter("_rank = 1").select(*VIDEO_COLUMNS))
-    return videos, rejects
+        F.col("play_count").desc_nulls_last(), F.col("created_at").desc_nulls_last(), "source")
+    return (parsed.filter(F.col("reason").isNull())
+            .withColumn("_rank", F.row_number().over(latest))
+            .filter("_rank = 1").select(*VIDEO_COLUMNS))
+
+
+def rejects_of(parsed: DataFrame) -> DataFrame:
+    """Lines that could not be used: source, line, reason."""
+    return parsed.filter(F.col("reason").isNotNull()).select("source", "line", "reason")
 
 
 def _parses_as_object(column: str):

@@ -1,0 +1,169 @@
+"""Matching TikTok sounds to catalogue songs: exact expected pairs, non-matches, threshold, reruns."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from batch.demo_corpus import write_tracks_csv
+from text_pipeline import match
+
+SHAPES = json.loads((Path(__file__).parent / "data" / "tiktok_record_shapes.json").read_text())
+
+CATALOGUE = [  # track_id, title, artist
+    (2, "Food", "AWOL"),
+    (3, "Electric Dreams", "The Night Drivers"),
+    (5, "Electric Dreams", "Mara Lind"),  # same title, another artist
+    (7, "Glass Rivers", "The Night Drivers"),
+    (11, "千本桜", "黒うさP"),
+    (13, "Дождь", "Звери"),
+    (17, "Sous le ciel de Paris", "Élodie Marchand"),
+    (19, "Sous le ciel de Paris", "Élodie Marchand"),  # a duplicate row: the lower id wins
+]
+
+SOUNDS = [  # music_id, title, artist, original flag, expected track or None
+    ("s1", "Food (Sped Up)", "awol", False, 2),
+    ("s2", "ELECTRIC DREAMS - slowed + reverb 🔥", "The Night Drivers feat. Nova", False, 3),
+    ("s3", "Electric Dreams [Official Audio]", "Mara Lind", False, 5),
+    ("s4", "千本桜 (Slowed)", "黒うさP", False, 11),
+    ("s5", "дождь", "звери", False, 13),
+    ("s6", "Sous le ciel de Paris (TikTok Version)", "Elodie Marchand", False, 17),
+    ("s7", "Glass Rivres", "The Night Drivers", False, 7),  # a typo
+    ("n1", "Electric Dreams", "Somebody Else Entirely", False, None),  # a cover
+    ("n2", "Midnight Parade", "The Night Drivers", False, None),  # same artist, other song
+    ("n3", "original sound - awol", "awol", False, None),  # looks like AWOL, but original
+    ("n4", "Food", "AWOL", True, None),  # flagged original
+    ("n5", "Blinding Lights", "The Weeknd", False, None),  # not in the catalogue
+    ("n6", "sonido original - pepe", "pepe", False, None),
+]
+
+
+def record(i: int, sound) -> str:
+    music_id, title, artist, original, _ = sound
+    if i % 2:
+        r = copy.deepcopy(SHAPES["itemInfos_shape_2019"])
+        r["itemInfos"]["id"] = f"v{i}"
+        r["musicInfos"].update(musicId=music_id, musicName=title, authorName=artist, original=original)
+    else:
+        r = copy.deepcopy(SHAPES["itemStruct_shape_2020_plus"])
+        r["id"] = f"v{i}"
+        r["music"].update(id=music_id, title=title, authorName=artist, original=original)
+    return json.dumps(r, ensure_ascii=False)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("match")
+    write_tracks_csv(root / "tracks.csv", [
+        {"track_id": t, "title": title, "artist": artist, "album": "", "genre_top": "Pop",
+         "genres_all": "[10]", "listens": 0, "duration": 30} for t, title, artist in CATALOGUE])
+    dumps = root / "dumps"
+    dumps.mkdir()
+    lines = [record(i, s) for i, s in enumerate(SOUNDS * 3)]  # every sound used by three videos
+    (dumps / "part-1.ndjson").write_text("\n".join(lines[:20]) + "\nnot json\n")
+    (dumps / "part-2.ndjson").write_text("\n".join(lines[20:]) + "\n" + lines[0][:50] + "\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def first(inputs, spark, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    logs = []
+    summary = match.run(str(inputs / "tracks.csv"), str(inputs / "dumps"), out, spark=spark,
+                        log=logs.append)
+    return out, summary, logs
+
+
+def matches(out: Path) -> pd.DataFrame:
+    return pd.read_parquet(out / "matches").sort_values("tiktok_music_id", ignore_index=True)
+
+
+def test_expected_pairs_and_non_matches(first):
+    out, summary, _ = first
+    found = dict(zip(matches(out)["tiktok_music_id"], matches(out)["fma_track_id"]))
+    expected = {s[0]: s[4] for s in SOUNDS if s[4] is not None}
+    assert found == expected
+
+
+def test_scores_are_in_range_and_combined_as_documented(first):
+    m = matches(first[0])
+    assert m[["title_score", "artist_score", "total_score"]].stack().between(0, 1).all()
+    combined = match.TITLE_WEIGHT * m["title_score"] + match.ARTIST_WEIGHT * m["artist_score"]
+    pd.testing.assert_series_equal(m["total_score"], combined, check_names=False, atol=1e-6)
+    assert (m["total_score"] >= match.DEFAULT_THRESHOLD).all()
+    assert str(m["fma_track_id"].dtype) == "int64"
+
+
+def test_outputs_and_summary(first):
+    out, summary, _ = first
+    assert (summary.records, summary.rejected, summary.sounds) == (len(SOUNDS) * 3 + 2, 2, len(SOUNDS))
+    assert summary.matched == 7
+    videos = pd.read_parquet(out / "tiktok")
+    assert len(videos) == len(SOUNDS) * 3 and videos["video_id"].is_unique
+    rejects = pd.concat(pd.read_json(p, lines=True) for p in (out / "rejects").glob("*.json"))
+    assert sorted(rejects["reason"]) == ["not a JSON object", "truncated or malformed JSON"]
+    assert "records read 41, rejected 2, unique sounds 13, matched 7" in summary.line()
+
+
+def test_threshold_is_respected(inputs, spark, tmp_path):
+    strict = match.run(str(inputs / "tracks.csv"), str(inputs / "dumps"), tmp_path, spark=spark,
+                       threshold=0.99, log=lambda *_: None)
+    m = matches(tmp_path)
+    assert (m["total_score"] >= 0.99).all()
+    assert strict.matched == 6  # the typo falls below 0.99; normalised variants score 1.0
+    loose = match.run(str(inputs / "tracks.csv"), str(inputs / "dumps"), tmp_path, spark=spark,
+                      threshold=0.0, log=lambda *_: None)
+    assert loose.matched > 7  # now covers and non-catalogue songs get their best guess
+    assert not {"n3", "n4", "n6"} & set(matches(tmp_path)["tiktok_music_id"])  # originals never
+
+
+def test_a_rerun_gives_the_same_output_and_reuses_the_model(first, inputs, spark):
+    out, _, logs = first
+    before = matches(out)
+    again_logs = []
+    match.run(str(inputs / "tracks.csv"), str(inputs / "dumps"), out, spark=spark, log=again_logs.append)
+    pd.testing.assert_frame_equal(matches(out), before)
+    assert any("fitting TF-IDF models" in line for line in logs)
+    assert any("reusing the TF-IDF models" in line for line in again_logs)
+
+
+def test_zstd_dumps_get_the_unpack_command(tmp_path, inputs, spark):
+    (tmp_path / "dump.ndjson.zst").write_bytes(b"\x28\xb5\x2f\xfd")
+    with pytest.raises(match.MatchError, match=r"zstd -d --rm .*dump.ndjson.zst"):
+        match.run(str(inputs / "tracks.csv"), str(tmp_path), tmp_path / "out", spark=spark)
+
+
+def test_gzip_dumps_are_read(tmp_path, inputs, spark):
+    import gzip
+
+    (tmp_path / "d").mkdir()
+    with gzip.open(tmp_path / "d" / "part.ndjson.gz", "wt") as f:
+        f.write(record(1, SOUNDS[0]) + "\n")
+    summary = match.run(str(inputs / "tracks.csv"), str(tmp_path / "d"), tmp_path / "out",
+                        spark=spark, log=lambda *_: None)
+    assert (summary.records, summary.matched) == (1, 1)
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "text_pipeline.match", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_cli_help_and_user_mistakes(tmp_path, inputs):
+    helped = cli("--help")
+    assert helped.returncode == 0
+    for option in ("--tracks", "--tiktok", "--out", "--threshold", "--master", "--s3-endpoint", "zstd -d"):
+        assert option in helped.stdout
+    bad = cli("--tracks", str(inputs / "tracks.csv"), "--tiktok", str(tmp_path), "--out",
+              str(tmp_path / "o"), "--threshold", "1.5")
+    assert bad.returncode == 2 and "threshold must be in [0, 1]" in bad.stderr
+    empty = cli("--tracks", str(inputs / "tracks.csv"), "--tiktok", str(tmp_path), "--out", str(tmp_path / "o"))
+    assert empty.returncode == 2 and "no .ndjson" in empty.stderr
+    missing = cli("--tracks", str(tmp_path / "nope.csv"), "--tiktok", str(tmp_path), "--out", str(tmp_path / "o"))
+    assert missing.returncode == 2 and "no such file" in missing.stderr
