@@ -31,6 +31,9 @@ def get_spark(app_name: str, master: str | None = None):
 
     builder = (
         SparkSession.builder.appName(app_name)
+        # Local mode runs everything in the driver's JVM: 1g (the default) is too little
+        # for the broadcast catalogue and cached frames. Ignored once a JVM is running.
+        .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "4g"))
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         # Spark's progress bar redraws one line: useful in a terminal, noise in a log.

@@ -167,3 +167,18 @@ def test_cli_help_and_user_mistakes(tmp_path, inputs):
     assert empty.returncode == 2 and "no .ndjson" in empty.stderr
     missing = cli("--tracks", str(tmp_path / "nope.csv"), "--tiktok", str(tmp_path), "--out", str(tmp_path / "o"))
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_s3_dumps_match_like_local_ones(first, inputs, spark, s3_endpoint, tmp_path):
+    import gzip
+
+    from batch.sources import s3_client
+
+    client = s3_client(s3_endpoint)
+    client.create_bucket(Bucket="tiktok")
+    for path in sorted((inputs / "dumps").glob("*.ndjson")):
+        client.put_object(Bucket="tiktok", Key=f"2019/{path.name}.gz", Body=gzip.compress(path.read_bytes()))
+    summary = match.run(str(inputs / "tracks.csv"), "s3://tiktok/2019/", tmp_path, spark=spark,
+                        endpoint_url=s3_endpoint, log=lambda *_: None)
+    assert (summary.records, summary.rejected, summary.matched) == (first[1].records, 2, 7)
+    pd.testing.assert_frame_equal(matches(tmp_path), matches(first[0]))

@@ -304,6 +304,7 @@ def run(tracks: str, tiktok: str | list[str], out: str | Path, *, threshold: flo
 
     lines = read_lines(spark, tiktok, endpoint_url=endpoint_url)
     staging = out / f".staging-{uuid.uuid4().hex[:8]}"
+    sounds = matrices = None
     try:
         log("[match] parsing the dumps")
         parse(lines).write.parquet(str(staging / "parsed"))  # the one pass over the JSON
@@ -336,6 +337,10 @@ def run(tracks: str, tiktok: str | list[str], out: str | Path, *, threshold: flo
             swap_in(staging / name, out / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if sounds is not None:
+            sounds.unpersist()
+        if matrices is not None:
+            matrices.destroy()
     summary.seconds = time.perf_counter() - started
     return summary
 
