@@ -98,8 +98,9 @@ def load_clip(source: str | os.PathLike | bytes) -> Clip:
             declared = f.frames
             y = f.read(dtype="float32", always_2d=True)
     except (sf.SoundFileError, RuntimeError, EOFError) as e:
+        reason = str(e).rsplit(": ", 1)[-1].rstrip(".")  # drop libsndfile's "<BytesIO ...>"
         raise AudioError(
-            f"undecodable audio: not a readable mp3, wav, ogg or flac stream ({e})"
+            f"undecodable audio: not a readable mp3, wav, ogg or flac stream ({reason})"
         ) from None
 
     n = y.shape[0]

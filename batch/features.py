@@ -151,25 +151,30 @@ def _chroma_basis(tuning: float) -> np.ndarray:
     return fb.T.astype(np.float32)  # (freq, chroma)
 
 
-def vectorize(source: str | os.PathLike | bytes) -> np.ndarray:
+def vectorize(source: str | os.PathLike | bytes, *, return_clip: bool = False):
     """Turn an audio file into its 245-number vector.
 
     Parameters
     ----------
     source : path or bytes
         An mp3, wav, ogg or flac file, as a path or as the file's raw bytes.
+    return_clip : bool
+        Also return the decoded :class:`~batch.audio.Clip` (its duration and window).
 
     Returns
     -------
     np.ndarray [shape=(245,), dtype=float32]
-        The vector, in the order of :data:`FEATURE_NAMES`.
+        The vector, in the order of :data:`FEATURE_NAMES`; with ``return_clip``, the
+        tuple ``(vector, clip)``.
 
     Raises
     ------
     AudioError
         If the input is empty, undecodable, truncated or shorter than 2 s.
     """
-    return feature_vector(load_clip(source))
+    clip = load_clip(source)
+    vector = feature_vector(clip)
+    return (vector, clip) if return_clip else vector
 
 
 def feature_vector(clip: Clip) -> np.ndarray:

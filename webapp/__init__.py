@@ -1,0 +1,59 @@
+"""The web app: upload a song, see the catalogue songs that sound like it and their TikTok uses.
+
+``create_app(test_config=None)`` is the only place configuration happens. Settings
+(:data:`SETTINGS`) come from the environment at start-up, and ``test_config`` overrides
+them. Debug mode is never on. ``flask --app webapp run`` serves it; see the README for
+a production server.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+from flask import Flask
+
+SETTINGS = (
+    # name, default, help
+    ("DATABASE_URL", None, "PostgreSQL with pgvector; unset: the embedded server in var/pgdata"),
+    ("SECRET_KEY", None, "signs cookies; unset: a random key per process"),
+    ("MAX_UPLOAD_MB", 30, "largest upload accepted, in MB (larger gets 413)"),
+    ("RESULTS", 10, "similar songs shown by default"),
+    ("MAX_RESULTS", 50, "largest k the API accepts"),
+    ("VIDEOS_PER_SONG", 12, "TikTok videos shown per song"),
+    ("AWS_ENDPOINT_URL", None, "S3-compatible endpoint for presigned audio links"),
+)
+"""Every setting: its environment variable, default and meaning."""
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app; ``test_config`` overrides the settings read from the environment."""
+    app = Flask(__name__)
+    for name, default, _ in SETTINGS:
+        value = os.environ.get(name, default)
+        app.config[name] = int(value) if isinstance(default, int) else value
+    app.config.update(test_config or {})
+    app.config["SECRET_KEY"] = app.config["SECRET_KEY"] or secrets.token_hex(32)
+    app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_UPLOAD_MB"]) * 1024 * 1024
+    app.config["DEBUG"] = False
+    app.debug = False
+
+    from webapp import api, db, errors, pages
+
+    db.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' https: data:; media-src 'self' https:; "
+            "style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+    return app

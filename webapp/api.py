@@ -1,0 +1,82 @@
+"""The JSON API: search, genres, tracks, and its OpenAPI description."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from webapp import similar
+from webapp.db import get_db
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+@bp.post("/search")
+def search():
+    """The most similar catalogue songs to an uploaded file, with their TikTok uses."""
+    conn = get_db()
+    genre = similar.resolve_genre(conn, request.form.get("genre"))
+    k = similar.resolve_k(request.form.get("k"), current_app.config["RESULTS"],
+                          current_app.config["MAX_RESULTS"])
+    query = similar.read_upload(request.files.get("file"))
+    results = similar.similar_songs(conn, query, genre=genre, k=k,
+                                    videos_per_song=current_app.config["VIDEOS_PER_SONG"])
+    return jsonify(
+        query={"filename": query.filename, "duration": round(query.duration, 3),
+               "window": [round(query.window[0], 3), round(query.window[1], 3)], "genre": genre, "k": k},
+        results=results,
+        hashtags=[{"tag": t, "videos": n} for t, n in similar.hashtag_summary(results)],
+    )
+
+
+@bp.get("/genres")
+def genres():
+    """The 16 top-level genres."""
+    return jsonify(genres=similar.genres(get_db()))
+
+
+@bp.get("/tracks/<int:track_id>")
+def track(track_id: int):
+    """One catalogue track with its TikTok sounds and videos."""
+    return jsonify(similar.track_detail(get_db(), track_id))
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """This API, described in OpenAPI 3.1."""
+    error = {"$ref": "#/components/schemas/Error"}
+    problem = lambda text: {"description": text, "content": {"application/json": {"schema": error}}}  # noqa: E731
+    return jsonify({
+        "openapi": "3.1.0",
+        "info": {"title": "FMA x TikTok similar songs", "version": "1"},
+        "paths": {
+            "/api/search": {"post": {
+                "summary": "Catalogue songs most similar to an uploaded mp3, wav, ogg or flac",
+                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                    "type": "object", "required": ["file"], "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "genre": {"type": "string", "description": "a top-level genre's title or id; empty: all"},
+                        "k": {"type": "integer", "minimum": 1,
+                              "maximum": current_app.config["MAX_RESULTS"], "default": current_app.config["RESULTS"]},
+                    }}}}},
+                "responses": {
+                    "200": {"description": "the query and its results, each with track id, title, "
+                            "artist, genre, score and TikTok uses"},
+                    "400": problem("missing file, unknown genre or bad k"),
+                    "413": problem("file too large"), "415": problem("unsupported file type"),
+                    "422": problem("corrupt, undecodable or too short audio"),
+                    "503": problem("database unavailable")}}},
+            "/api/genres": {"get": {"summary": "The 16 top-level genres",
+                                    "responses": {"200": {"description": "genres with id and title"},
+                                                  "503": problem("database unavailable")}}},
+            "/api/tracks/{track_id}": {"get": {
+                "summary": "A catalogue track with its TikTok sounds and videos",
+                "parameters": [{"name": "track_id", "in": "path", "required": True,
+                                "schema": {"type": "integer"}}],
+                "responses": {"200": {"description": "the track"}, "404": problem("no such track"),
+                              "503": problem("database unavailable")}}},
+            "/api/openapi.json": {"get": {"summary": "This description",
+                                          "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+        },
+        "components": {"schemas": {"Error": {"type": "object", "required": ["error"],
+                                             "properties": {"error": {"type": "string"}}}}},
+    })

@@ -1,0 +1,52 @@
+"""The pages musicians use: the upload form, the results, and catalogue audio."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Blueprint, current_app, redirect, render_template, request, send_file
+
+from webapp import similar
+from webapp.db import get_db
+from webapp.errors import AppError
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/")
+def index():
+    """The upload form."""
+    return render_template("index.html", genres=similar.genres(get_db()))
+
+
+@bp.post("/search")
+def search():
+    """Vectorise the upload and show the most similar catalogue songs."""
+    conn = get_db()
+    genre = similar.resolve_genre(conn, request.form.get("genre"))
+    query = similar.read_upload(request.files.get("file"))
+    results = similar.similar_songs(conn, query, genre=genre, k=current_app.config["RESULTS"],
+                                    videos_per_song=current_app.config["VIDEOS_PER_SONG"])
+    return render_template("results.html", query=query, genre=genre, results=results,
+                           hashtags=similar.hashtag_summary(results), groups=list(similar.GROUPS))
+
+
+@bp.get("/audio/<int:track_id>")
+def audio(track_id: int):
+    """A catalogue clip: the local file, or a presigned link for one in S3."""
+    with get_db().cursor() as cur:
+        cur.execute("SELECT audio_path FROM tracks WHERE track_id = %s", (track_id,))
+        row = cur.fetchone()
+    path = row[0] if row else None
+    if not path:
+        raise AppError(404, f"no audio for track {track_id}")
+    if path.startswith("s3://"):
+        from batch.sources import s3_client, split_s3
+
+        bucket, key = split_s3(path)
+        url = s3_client(current_app.config["AWS_ENDPOINT_URL"]).generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=3600)
+        return redirect(url)
+    if not os.path.isfile(path):
+        raise AppError(404, f"the audio of track {track_id} is not reachable")
+    return send_file(path, conditional=True)

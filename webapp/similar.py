@@ -1,0 +1,175 @@
+"""What both the page and the API do: check the request, vectorise the upload, search, enrich.
+
+Every SQL statement is parameterised.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+
+import numpy as np
+
+from batch import search
+from batch.audio import AudioError
+from batch.features import FEATURE_NAMES, vectorize
+from batch.load import embed
+from webapp.errors import AppError
+
+UPLOAD_TYPES = (".mp3", ".wav", ".ogg", ".flac")
+ENGAGEMENT = "play_count + 2 * like_count + 3 * comment_count + 4 * share_count"
+"""How TikTok videos are ranked: plays + 2 x likes + 3 x comments + 4 x shares."""
+
+GROUPS = {
+    "timbre": ("mfcc_",),
+    "harmony": ("chroma_",),
+    "brightness": ("centroid_", "rolloff_"),
+    "noisiness": ("zcr_",),
+}
+"""Feature groups compared in each result's chart, by name prefix."""
+_GROUP_INDEX = {g: np.array([i for i, n in enumerate(FEATURE_NAMES) if n.startswith(p)])
+                for g, p in GROUPS.items()}
+
+
+@dataclass(frozen=True)
+class Query:
+    filename: str
+    duration: float
+    window: tuple[float, float]
+    features: np.ndarray
+
+
+def genres(conn) -> list[dict]:
+    """The 16 top-level genres: id and title."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT genre_id, title FROM genres WHERE is_top_level ORDER BY title")
+        return [{"id": gid, "title": title} for gid, title in cur.fetchall()]
+
+
+def resolve_genre(conn, value: str | None) -> str | None:
+    """A top-level genre's title from its title or id; None (all genres) for a missing or empty value."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    for g in genres(conn):
+        if value == str(g["id"]) or value.casefold() == g["title"].casefold():
+            return g["title"]
+    names = ", ".join(g["title"] for g in genres(conn)) or "none loaded"
+    raise AppError(400, f"unknown genre {value!r}: choose one of {names}, or leave it empty for all")
+
+
+def resolve_k(value, default: int, largest: int) -> int:
+    if value in (None, ""):
+        return default
+    try:
+        k = int(value)
+    except (TypeError, ValueError):
+        raise AppError(400, f"k must be a whole number from 1 to {largest}, got {value!r}") from None
+    if not 1 <= k <= largest:
+        raise AppError(400, f"k must be a whole number from 1 to {largest}, got {k}")
+    return k
+
+
+def read_upload(upload) -> Query:
+    """Vectorise an uploaded file from a temporary file that is always deleted."""
+    if upload is None or not upload.filename:
+        raise AppError(400, "no file uploaded: choose an mp3, wav, ogg or flac file")
+    name = os.path.basename(upload.filename)
+    ext = os.path.splitext(name)[1].lower()
+    if ext not in UPLOAD_TYPES:
+        raise AppError(415, f"unsupported file type {ext or '(none)'!r}: upload an mp3, wav, ogg or flac file")
+    with tempfile.NamedTemporaryFile(suffix=ext) as tmp:
+        upload.save(tmp)
+        tmp.flush()
+        try:
+            vector, clip = vectorize(tmp.name, return_clip=True)
+        except AudioError as e:
+            raise AppError(422, f"cannot use {name}: {e}") from None
+    return Query(name, clip.duration, (clip.start, clip.end), vector)
+
+
+def similar_songs(conn, query: Query, *, genre: str | None, k: int, videos_per_song: int) -> list[dict]:
+    """The ``k`` most similar catalogue songs, each with its feature-group comparison and TikTok uses."""
+    try:
+        scaler = search.load_scaler(conn)
+    except LookupError as e:
+        raise AppError(503, f"{e}") from None
+    hits = search.search(conn, query.features, genre=genre, k=k, scaler=scaler)
+    ids = [h.track_id for h in hits]
+    with conn.cursor() as cur:
+        cur.execute("""SELECT t.track_id, t.title, t.artist, t.audio_path, v.features
+                       FROM tracks t JOIN track_vectors v USING (track_id)
+                       WHERE t.track_id = ANY(%s)""", (ids,))
+        info = {row[0]: row[1:] for row in cur.fetchall()}
+    uses = tiktok_uses(conn, ids, videos_per_song)
+    q = embed(query.features, *scaler)[0]
+    results = []
+    for hit in hits:
+        title, artist, audio_path, features = info.get(hit.track_id, (None, None, None, None))
+        s = embed(np.asarray(features, np.float32), *scaler)[0] if features else None
+        results.append({
+            "track_id": hit.track_id, "title": title, "artist": artist,
+            "genre": hit.genre_top or None, "score": round(hit.similarity, 4),
+            "has_audio": bool(audio_path),
+            "groups": {g: _group_similarity(q, s, idx) for g, idx in _GROUP_INDEX.items()},
+            "tiktok": uses.get(hit.track_id, []),
+        })
+    return results
+
+
+def tiktok_uses(conn, track_ids: list[int], per_track: int) -> dict[int, list[dict]]:
+    """Each track's TikTok videos, most engaging first."""
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""SELECT track_id, video_id, video_url, cover_url, play_count, like_count,
+                       comment_count, share_count, hashtags, song_title, author, engagement
+                FROM (SELECT m.track_id, v.*, {ENGAGEMENT} AS engagement,
+                             row_number() OVER (PARTITION BY m.track_id
+                                                ORDER BY {ENGAGEMENT} DESC, v.video_id) AS rank
+                      FROM matches m JOIN tiktok_videos v USING (music_id)
+                      WHERE m.track_id = ANY(%s)) ranked
+                WHERE rank <= %s ORDER BY track_id, rank""", (track_ids, per_track))
+        columns = [d[0] for d in cur.description]
+        uses: dict[int, list[dict]] = {}
+        for row in cur.fetchall():
+            video = dict(zip(columns, row))
+            uses.setdefault(video.pop("track_id"), []).append(video)
+    return uses
+
+
+def hashtag_summary(results: list[dict], top: int = 15) -> list[tuple[str, int]]:
+    """Hashtags most used by the videos of all results, with their counts."""
+    counts: dict[str, int] = {}
+    for r in results:
+        for video in r["tiktok"]:
+            for tag in video["hashtags"] or []:
+                counts[tag] = counts.get(tag, 0) + 1
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+
+
+def track_detail(conn, track_id: int) -> dict:
+    with conn.cursor() as cur:
+        cur.execute("""SELECT track_id, title, artist, album, genre_top, listens, duration
+                       FROM tracks WHERE track_id = %s""", (track_id,))
+        row = cur.fetchone()
+        if row is None:
+            raise AppError(404, f"no track {track_id} in the catalogue")
+        track = dict(zip([d[0] for d in cur.description], row))
+        cur.execute("""SELECT s.music_id, s.song_title, s.artist_name, s.video_count, s.total_plays,
+                              m.title_score, m.artist_score, m.total_score
+                       FROM matches m JOIN tiktok_sounds s USING (music_id)
+                       WHERE m.track_id = %s ORDER BY s.total_plays DESC""", (track_id,))
+        track["sounds"] = [dict(zip([d[0] for d in cur.description], r)) for r in cur.fetchall()]
+    track["videos"] = tiktok_uses(conn, [track_id], 50).get(track_id, [])
+    return track
+
+
+def _group_similarity(q: np.ndarray, s: np.ndarray | None, idx: np.ndarray) -> float | None:
+    """Cosine similarity of two search vectors on one feature group, as 0..100."""
+    if s is None:
+        return None
+    a, b = q[idx], s[idx]
+    denom = float(np.linalg.norm(a) * np.linalg.norm(b))
+    cos = float(a @ b) / denom if denom else 0.0
+    return round(50 * (cos + 1), 1)
