@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO := var/demo
 
-.PHONY: help venv system-deps run test bench psql clean
+.PHONY: help venv system-deps run serve test bench psql clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -21,12 +21,13 @@ $(STAMP): requirements.txt
 	$(VENV)/bin/pip install --quiet -r requirements.txt
 	@touch $@
 
-system-deps: ## Install Java 17+ (Spark), fluidsynth (test music), PostgreSQL (a server without pgvector, for tests)
+system-deps: ## Install Java 17+ (Spark), fluidsynth (test music), PostgreSQL (a server without pgvector), chromium (browser test)
 	@missing=""; \
 	java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])' || missing="$$missing openjdk-17-jre-headless"; \
 	command -v fluidsynth >/dev/null || missing="$$missing fluidsynth"; \
 	[ -f /usr/share/sounds/sf2/TimGM6mb.sf2 ] || missing="$$missing timgm6mb-soundfont"; \
 	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing with apt:$$missing"; \
 		$(SUDO) apt-get update -qq && \
@@ -39,6 +40,9 @@ run: venv ## Demo corpus -> vectors (local Spark) -> the store (DATABASE_URL, el
 	$(PY) -m batch.db migrate
 	$(PY) -m batch.load catalogue --out var/out
 
+serve: venv ## Serve the web app on http://127.0.0.1:5000 against the store
+	$(PY) -m flask --app webapp run
+
 test: venv ## Run the whole test suite
 	$(PY) -m pytest
 
@@ -46,6 +50,7 @@ bench: venv ## Run the benchmarks (figures for the README's Performance section)
 	$(PY) tests/benchmarks/bench_features.py
 	$(PY) tests/benchmarks/bench_load.py
 	$(PY) tests/benchmarks/bench_search.py
+	$(PY) tests/benchmarks/bench_webapp.py
 
 psql: venv ## Open psql on the store
 	$(PY) -m batch.db psql

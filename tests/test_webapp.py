@@ -1,0 +1,249 @@
+"""The web app against a real PostgreSQL loaded with a small catalogue: every route and error."""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from markupsafe import escape
+
+from batch import db, search
+from batch.demo_corpus import write_corpus
+from batch.features import vectorize
+from batch.load import load_catalogue, load_tiktok
+from batch.metadata import read_genres, read_tracks
+from tests.conftest import tone, write_wav
+from tests.test_store import matches_parquet, videos_parquet
+from webapp import SETTINGS, create_app
+from webapp.similar import ENGAGEMENT
+
+SCRIPT = "<script>alert('x')</script>"
+
+
+def write_catalogue(root: Path, n_tracks: int = 16) -> list[dict]:
+    """A demo corpus, vectorised with the shared code and laid out as batch.featurize writes it."""
+    rows = write_corpus(root / "corpus", n_tracks=n_tracks, seed=3)
+    meta = root / "corpus" / "fma_metadata"
+    tracks = read_tracks(meta / "tracks.csv", read_genres(meta / "genres.csv"))
+    for row in rows:
+        path = next((root / "corpus" / "fma_audio").rglob(f"{row['track_id']:06d}.mp3"))
+        row["path"] = path
+        part = root / "out" / "vectors" / f"genre_top={row['genre_top']}"
+        part.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.table({"track_id": [row["track_id"]], "vector": [vectorize(path)],
+                                 "source_path": [str(path)]}), part / f"{row['track_id']}.parquet")
+    (root / "out" / "tracks").mkdir()
+    tracks.to_parquet(root / "out" / "tracks" / "part-0.parquet", index=False)
+    return rows
+
+
+@pytest.fixture(scope="module")
+def catalogue(store_url, tmp_path_factory):
+    root = tmp_path_factory.mktemp("web")
+    rows = write_catalogue(root)
+    conn = db.connect(store_url)
+    db.migrate(conn)
+    load_catalogue(conn, root / "out")
+    first = rows[0]["track_id"]
+    videos = [
+        {"video_id": "v1", "music_id": "m1", "song_title": "Rock Study", "play_count": 100, "like_count": 1,
+         "hashtags": ["dance", "fyp"], "cover_url": "https://example.invalid/expired.jpg",
+         "video_url": "https://www.tiktok.com/@a/video/v1"},
+        {"video_id": "v2", "music_id": "m1", "song_title": "Rock Study", "play_count": 10, "like_count": 100,
+         "hashtags": ["fyp"], "video_url": "https://www.tiktok.com/@b/video/v2"},
+        {"video_id": "v3", "music_id": "m2", "song_title": SCRIPT, "play_count": 5, "like_count": 0,
+         "hashtags": [SCRIPT, "fyp"], "video_url": "https://www.tiktok.com/@c/video/v3"},
+    ]
+    load_tiktok(conn, videos_parquet(root / "v.parquet", videos),
+                matches=matches_parquet(root / "m.parquet", [(first, "m1", 1.0, 1.0, 1.0),
+                                                             (first, "m2", 0.9, 0.9, 0.9)]))
+    conn.close()
+    return rows
+
+
+@pytest.fixture
+def app(store_url, catalogue):
+    return create_app({"DATABASE_URL": store_url, "MAX_UPLOAD_MB": 2})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def upload(client, path_or_bytes, name="song.mp3", url="/api/search", **form):
+    data = path_or_bytes.read_bytes() if isinstance(path_or_bytes, Path) else path_or_bytes
+    return client.post(url, data={"file": (io.BytesIO(data), name), **form},
+                       content_type="multipart/form-data")
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+def test_home_page_offers_all_16_genres(client):
+    page = client.get("/").get_data(as_text=True)
+    assert "Upload a song" in page and 'id="progress"' in page
+    assert page.count("<option") == 17 and ">All genres<" in page and ">Old-Time / Historic<" in page
+
+
+def test_results_page_shows_the_query_songs_charts_and_covers(client, catalogue):
+    song = catalogue[0]
+    response = upload(client, song["path"], name="mine.mp3", url="/search", genre=song["genre_top"])
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "mine.mp3" in page and "30.0 s long" in page and "0.0–30.0 s" in page
+    assert page.index(f'id="track-{song["track_id"]}"') < page.index('class="result"', page.index('class="result"') + 1)
+    assert page.count('class="result"') == sum(1 for r in catalogue if r["genre_top"] == song["genre_top"])
+    for group in ("timbre", "harmony", "brightness", "noisiness"):
+        assert f"<dt>{group}</dt>" in page
+    assert 'class="covers"' in page and 'href="https://www.tiktok.com/@a/video/v1"' in page
+    assert 'class="placeholder"' in page and f'src="/audio/{song["track_id"]}"' in page
+    assert "#fyp" in page
+
+
+def test_tiktok_titles_and_hashtags_are_escaped(client, catalogue):
+    page = upload(client, catalogue[0]["path"], url="/search").get_data(as_text=True)
+    assert SCRIPT not in page
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
+
+
+# --- the API ---------------------------------------------------------------------------------
+
+
+def test_a_catalogue_song_finds_itself_first(client, catalogue):
+    for song in catalogue[:4]:
+        body = upload(client, song["path"], k="5").get_json()
+        top = body["results"][0]
+        assert (top["track_id"], top["title"], top["genre"]) == (song["track_id"], song["title"], song["genre_top"])
+        assert top["score"] == pytest.approx(1.0, abs=1e-4)
+        assert body["query"]["k"] == 5 and len(body["results"]) == 5
+
+
+def test_search_equals_brute_force_search(client, catalogue, store_url):
+    conn = db.connect(store_url)
+    for song in catalogue[:3]:
+        for genre in ("", song["genre_top"]):
+            got = [r["track_id"] for r in upload(client, song["path"], genre=genre, k="8").get_json()["results"]]
+            exact = search.exact_search(conn, vectorize(song["path"]), genre=genre or None, k=8)
+            assert got == [h.track_id for h in exact]
+    conn.close()
+
+
+def test_genre_by_title_or_id_filters_the_results(client, catalogue):
+    song = catalogue[1]
+    by_title = upload(client, song["path"], genre=song["genre_top"]).get_json()
+    by_id = upload(client, song["path"], genre=str(read_genres(Path(__file__).parents[1] / "batch" / "data" /
+                                                                "fma_genres.csv").set_index("title")
+                                                   .loc[song["genre_top"], "genre_id"])).get_json()
+    assert {r["genre"] for r in by_title["results"]} == {song["genre_top"]}
+    assert by_title["results"] == by_id["results"]
+
+
+def test_tiktok_uses_are_ranked_by_engagement(client, catalogue):
+    body = upload(client, catalogue[0]["path"]).get_json()
+    videos = body["results"][0]["tiktok"]
+    assert [v["video_id"] for v in videos] == ["v2", "v1", "v3"]  # 10+200 > 100+2 > 5
+    assert [v["engagement"] for v in videos] == [210 + 3 + 0, 102 + 3 + 0, 5 + 3 + 0]
+    assert {"tag": "fyp", "videos": 3} in body["hashtags"]
+    assert ENGAGEMENT == "play_count + 2 * like_count + 3 * comment_count + 4 * share_count"
+
+
+def test_genres_tracks_and_openapi(client, catalogue):
+    genres = client.get("/api/genres").get_json()["genres"]
+    assert len(genres) == 16 and {"id": 12, "title": "Rock"} in genres
+    track = client.get(f"/api/tracks/{catalogue[0]['track_id']}").get_json()
+    assert track["title"] == catalogue[0]["title"]
+    assert {s["music_id"] for s in track["sounds"]} == {"m1", "m2"}
+    assert len(track["videos"]) == 3
+    assert client.get("/api/tracks/999999").status_code == 404
+    spec = client.get("/api/openapi.json").get_json()
+    assert set(spec["paths"]) == {"/api/search", "/api/genres", "/api/tracks/{track_id}", "/api/openapi.json"}
+
+
+def test_catalogue_audio_is_served(client, catalogue):
+    audio = client.get(f"/audio/{catalogue[0]['track_id']}")
+    assert audio.status_code == 200 and audio.mimetype == "audio/mpeg"
+    assert audio.data == catalogue[0]["path"].read_bytes()
+    assert client.get("/audio/999999").status_code == 404
+
+
+# --- bad input -------------------------------------------------------------------------------
+
+
+BAD_UPLOADS = [
+    ("missing file", None, "x.mp3", {}, 400, "no file uploaded"),
+    ("unsupported type", b"hello", "notes.txt", {}, 415, "unsupported file type '.txt'"),
+    ("corrupt audio", os.urandom(5000), "x.mp3", {}, 422, "undecodable audio"),
+    ("empty file", b"", "x.wav", {}, 422, "empty input"),
+    ("too large", b"\0" * (3 * 1024 * 1024), "big.wav", {}, 413, "too large: the limit is 2 MB"),
+    ("unknown genre", "ok", "x.wav", {"genre": "Polka"}, 400, "unknown genre 'Polka'"),
+    ("k zero", "ok", "x.wav", {"k": "0"}, 400, "k must be a whole number from 1 to 50"),
+    ("k too big", "ok", "x.wav", {"k": "51"}, 400, "k must be a whole number from 1 to 50"),
+    ("k not a number", "ok", "x.wav", {"k": "ten"}, 400, "k must be a whole number"),
+]
+
+
+def _payload(data, tmp_path):
+    if data == "ok":
+        return write_wav(tmp_path / "ok.wav", tone(seconds=3.0)).read_bytes()
+    return data
+
+
+@pytest.mark.parametrize("case, data, name, form, status, message", BAD_UPLOADS, ids=[c[0] for c in BAD_UPLOADS])
+def test_bad_input_gets_a_4xx_and_a_clear_message(client, tmp_path, case, data, name, form, status, message):
+    if data is None:
+        api = client.post("/api/search", data=form, content_type="multipart/form-data")
+        page = client.post("/search", data=form, content_type="multipart/form-data")
+    else:
+        api = upload(client, _payload(data, tmp_path), name=name, **form)
+        page = upload(client, _payload(data, tmp_path), name=name, url="/search", **form)
+    assert api.status_code == status and message in api.get_json()["error"]
+    if "k " not in case:  # the page has no k
+        assert page.status_code == status and str(escape(message)) in page.get_data(as_text=True)
+        assert "Traceback" not in page.get_data(as_text=True)
+
+
+def test_too_short_audio(client, tmp_path):
+    short = write_wav(tmp_path / "short.wav", tone(seconds=1.0)).read_bytes()
+    response = upload(client, short, name="short.wav")
+    assert response.status_code == 422 and "too short: 1.00 s" in response.get_json()["error"]
+
+
+def test_an_unreachable_database_answers_503(catalogue):
+    client = create_app({"DATABASE_URL": "postgresql://u@127.0.0.1:1/x"}).test_client()
+    api = client.get("/api/genres")
+    assert api.status_code == 503 and "database is unavailable" in api.get_json()["error"]
+    page = client.get("/")
+    assert page.status_code == 503 and "database is unavailable" in page.get_data(as_text=True)
+
+
+# --- security --------------------------------------------------------------------------------
+
+
+def test_uploads_are_deleted_after_success_and_failure(client, catalogue, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert upload(client, catalogue[0]["path"]).status_code == 200
+    assert upload(client, os.urandom(4000)).status_code == 422
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_security_headers_and_no_debug(store_url, monkeypatch):
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    app = create_app({"DATABASE_URL": store_url})
+    assert app.debug is False and app.config["SECRET_KEY"] == "from-the-environment"
+    headers = app.test_client().get("/api/genres").headers
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+    assert (headers["X-Content-Type-Options"], headers["X-Frame-Options"]) == ("nosniff", "DENY")
+
+
+def test_every_setting_is_documented_in_the_readme():
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for name, _, _ in SETTINGS:
+        assert f"`{name}`" in readme, name
