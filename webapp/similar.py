@@ -111,7 +111,7 @@ def similar_songs(conn, query: Query, *, genre: str | None, k: int, videos_per_s
         results.append({
             "track_id": hit.track_id, "title": title, "artist": artist,
             "genre": hit.genre_top or None, "score": round(hit.similarity, 4),
-            "has_audio": bool(audio_path),
+            "has_audio": _reachable(audio_path),
             "groups": {g: _group_similarity(q, s, idx) for g, idx in _GROUP_INDEX.items()},
             "tiktok": uses.get(hit.track_id, []),
         })
@@ -163,6 +163,11 @@ def track_detail(conn, track_id: int) -> dict:
         track["sounds"] = [dict(zip([d[0] for d in cur.description], r)) for r in cur.fetchall()]
     track["videos"] = tiktok_uses(conn, [track_id], 50).get(track_id, [])
     return track
+
+
+def _reachable(audio_path: str | None) -> bool:
+    """True when the clip can be played: a local file that exists, or an S3 object (presigned)."""
+    return bool(audio_path) and (audio_path.startswith("s3://") or os.path.isfile(audio_path))
 
 
 def _group_similarity(q: np.ndarray, s: np.ndarray | None, idx: np.ndarray) -> float | None:

@@ -1,0 +1,133 @@
+"""Server time of a search: a 30 s mp3 upload against a 100,000-song catalogue, ours vs the reference.
+
+The catalogue is bench_search's synthetic 100,000 tracks plus the real vectors of the
+rendered music clips, loaded with the product's loader into a fresh embedded
+PostgreSQL, with 300,000 TikTok videos matched to 20,000 of its songs. Each request
+is a real ``POST /api/search`` through the app (Flask's test client, in process): decode,
+vectorise, scale, pgvector search, songs, charts and TikTok uses.
+
+The reference approach answers the same upload as the reference app did: vectorise,
+load the genre's raw vectors from the store, and rank them by Euclidean distance on
+unscaled features, per request.
+
+Usage: python tests/benchmarks/bench_webapp.py [--tracks N] [--requests R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).parent))
+
+from bench_load import videos  # noqa: E402
+from bench_search import catalogue, write_featurize_output  # noqa: E402
+
+from batch import db  # noqa: E402
+from batch.features import vectorize  # noqa: E402
+from batch.load import DEFAULT_GENRES, load_catalogue, load_tiktok  # noqa: E402
+from batch.metadata import read_genres  # noqa: E402
+from tests import music  # noqa: E402
+from webapp import create_app  # noqa: E402
+
+
+def reference_search(conn, path: Path, genre: str, k: int = 10) -> list[int]:
+    """The reference app: load the genre's vectors per request, Euclidean on unscaled features."""
+    query = vectorize(path)
+    with conn.cursor() as cur:
+        cur.execute("SELECT track_id, features FROM track_vectors WHERE genre_top = %s", (genre,))
+        rows = cur.fetchall()
+    conn.rollback()
+    ids = np.array([r[0] for r in rows])
+    matrix = np.array([r[1] for r in rows], dtype=np.float32)
+    return ids[np.argsort(np.linalg.norm(matrix - query, axis=1))[:k]].tolist()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tracks", type=int, default=100_000, help="catalogue size (default 100000)")
+    parser.add_argument("--requests", type=int, default=20, help="requests per case (default 20)")
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    genres_df = read_genres(DEFAULT_GENRES)
+    genres = sorted(genres_df.loc[genres_df["is_top_level"], "title"])
+
+    clips_dir = ROOT / "var" / "bench-music"
+    clips = [clips_dir / (p.replace("/", "_") + ".mp3") for p in music.PIECES]
+    for piece, path in zip(music.PIECES, clips):
+        if not path.exists():
+            music.render(piece, path)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        features, genre_idx, _ = catalogue(args.tracks, genres, rng)
+        write_featurize_output(tmp / "out", features, genre_idx, genres)
+        real = tmp / "out" / "vectors" / "genre_top=Classical" / "real.parquet"
+        pq.write_table(pa.table({"track_id": pa.array(np.arange(len(clips)) + 10_000_000, pa.int64()),
+                                 "vector": [vectorize(c) for c in clips],
+                                 "source_path": [str(c) for c in clips]}), real)
+        server = db.embedded_server(tmp / "pgdata", keep_running=False)
+        url = server.get_uri()
+        conn = db.connect(url)
+        db.migrate(conn)
+        load_catalogue(conn, tmp / "out")
+        v = videos(300_000, rng)
+        pq.write_table(v, tmp / "videos.parquet")
+        sounds = np.unique(v.column("music_id").to_numpy(zero_copy_only=False))
+        tracks = rng.choice(args.tracks, size=len(sounds))
+        pq.write_table(pa.table({"fma_track_id": pa.array(tracks, pa.int64()), "tiktok_music_id": sounds,
+                                 "title_score": np.ones(len(sounds)), "artist_score": np.ones(len(sounds)),
+                                 "total_score": np.ones(len(sounds))}), tmp / "matches.parquet")
+        load_tiktok(conn, tmp / "videos.parquet", matches=tmp / "matches.parquet")
+        print(f"catalogue {args.tracks + len(clips):,} tracks; {len(v):,} TikTok videos on {len(sounds):,} sounds")
+
+        client = create_app({"DATABASE_URL": url}).test_client()
+        uploads = [(c.read_bytes(), c.name) for c in clips]
+
+        def ours(genre):
+            data, name = uploads[ours.i % len(uploads)]
+            ours.i += 1
+            started = time.perf_counter()
+            response = client.post("/api/search", data={"file": (io.BytesIO(data), name), "genre": genre},
+                                   content_type="multipart/form-data")
+            elapsed = time.perf_counter() - started
+            assert response.status_code == 200, response.get_json()
+            return elapsed
+        ours.i = 0
+
+        for genre in ("Classical", ""):  # warm-up: imports, filter banks, pool, caches
+            ours(genre)
+        timings = {}
+        for label, genre in (("ours, one genre", "Classical"), ("ours, all genres", "")):
+            timings[label] = [ours(genre) for _ in range(args.requests)]
+        reference = []
+        for i in range(args.requests):
+            started = time.perf_counter()
+            reference_search(conn, clips[i % len(clips)], "Classical")
+            reference.append(time.perf_counter() - started)
+        timings["reference, one genre"] = reference
+        conn.close()
+        server.cleanup()
+
+    print(f"\n{args.requests} requests per case, 30 s 44.1 kHz stereo mp3 uploads, server time")
+    for label, values in timings.items():
+        ms = 1000 * np.asarray(values)
+        print(f"  {label:22s} p50 {np.median(ms):6.0f} ms   p95 {np.percentile(ms, 95):6.0f} ms")
+    ours_ms = np.median(timings["ours, one genre"])
+    ref_ms = np.median(timings["reference, one genre"])
+    print(f"ours is {ref_ms / ours_ms:.1f}x faster than the reference within a genre")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
