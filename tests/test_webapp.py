@@ -223,6 +223,15 @@ def test_an_unreachable_database_answers_503(catalogue):
     assert page.status_code == 503 and "database is unavailable" in page.get_data(as_text=True)
 
 
+def test_a_database_lost_mid_flight_answers_503(app, client):
+    assert client.get("/api/genres").status_code == 200
+    for conn in list(app.extensions["db_pool"]._pool):
+        conn.close()  # as if the server had restarted
+    response = client.get("/api/genres")
+    assert response.status_code == 503 and "database is unavailable" in response.get_json()["error"]
+    assert client.get("/api/genres").status_code == 200  # the broken connection was not reused
+
+
 # --- security --------------------------------------------------------------------------------
 
 

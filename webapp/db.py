@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psycopg2
 from flask import current_app, g
 from psycopg2.pool import ThreadedConnectionPool
 
@@ -27,8 +28,11 @@ def get_db():
 def close_db(exc=None) -> None:
     conn = g.pop("db", None)
     if conn is not None:
-        conn.rollback()
-        current_app.extensions["db_pool"].putconn(conn, close=bool(conn.closed))
+        try:
+            conn.rollback()
+        except psycopg2.Error:
+            pass  # a broken connection is closed below, not reused
+        current_app.extensions["db_pool"].putconn(conn, close=bool(conn.closed) or exc is not None)
 
 
 def _pool() -> ThreadedConnectionPool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import psycopg2
 from flask import jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -28,6 +29,12 @@ def init_app(app) -> None:
     def too_large(e):
         limit = app.config["MAX_UPLOAD_MB"]
         return _render(413, f"the file is too large: the limit is {limit} MB")
+
+    @app.errorhandler(psycopg2.OperationalError)
+    @app.errorhandler(psycopg2.InterfaceError)
+    def store_down(e):
+        log.warning("database error: %s", e)
+        return _render(503, "the database is unavailable; please try again shortly")
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):
