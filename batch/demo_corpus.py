@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
+import multiprocessing
+import os
+import random
 import shutil
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import soundfile as sf
 
 from batch.metadata import TRACK_COLUMNS
@@ -23,6 +29,10 @@ from batch.metadata import TRACK_COLUMNS
 DATA = Path(__file__).resolve().parent / "data"
 GENRES_CSV = DATA / "fma_genres.csv"
 TRACKS_HEADER_CSV = DATA / "fma_tracks_header.csv"
+TITLES_CSV = DATA / "fma_titles.csv"
+"""2,234 real FMA (genre_top, artist, title) rows, up to 150 per genre, from the discovermidi wheel."""
+POPULAR_CSV = DATA / "popular_songs.csv"
+"""255 popular songs that are not in FMA (the same wheel's mainstream list)."""
 SR = 44100
 SECONDS = 30.0
 
@@ -49,32 +59,177 @@ STYLES = {
     "Jazz": Style(4, (130, 170), "sine", "swing", 0.003, 4, True),
     "Experimental": Style(38, (40, 200), "square", None, 0.08, 6, True),
     "Pop": Style(10, (100, 120), "organ", "backbeat", 0.005, 4, False),
+    "Blues": Style(3, (70, 92), "saw", "swing", 0.006, 3, True),
+    "Country": Style(9, (100, 130), "pluck", "backbeat", 0.004, 4, False),
+    "Easy Listening": Style(13, (60, 85), "sine", None, 0.001, 4, False),
+    "Instrumental": Style(1235, (85, 110), "organ", "four", 0.003, 3, False),
+    "International": Style(2, (95, 125), "pluck", "boom", 0.004, 5, True),
+    "Old-Time / Historic": Style(8, (80, 110), "pluck", None, 0.05, 4, False),
+    "Soul-RnB": Style(14, (68, 96), "organ", "boom", 0.004, 3, True),
+    "Spoken": Style(20, (40, 60), "sine", None, 0.12, 2, False),
 }
 
 
-def write_corpus(out: Path, *, n_tracks: int = 24, seed: int = 0, fmt: str = "mp3") -> list[dict]:
-    """Write ``n_tracks`` clips and the metadata under ``out``; return the track rows."""
+def write_corpus(out: Path, *, n_tracks: int = 400, n_videos: int = 0, seed: int = 0,
+                 fmt: str = "mp3", workers: int | None = None) -> list[dict]:
+    """Write ``n_tracks`` clips, the metadata and (with ``n_videos``) a TikTok dump under ``out``.
+
+    Titles, artists and genres are real FMA rows (``batch/data/fma_titles.csv``), taken
+    round-robin over the 16 top-level genres. Returns the track rows, with their paths.
+    """
     out = Path(out)
     (out / "fma_metadata").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(GENRES_CSV, out / "fma_metadata" / "genres.csv")
+    titles = pd.read_csv(TITLES_CSV)
     genres = list(STYLES)
     rows = []
     for i in range(n_tracks):
         track_id = 2 + i * 3  # sparse ids, like FMA's
         genre = genres[i % len(genres)]
-        rng = np.random.default_rng([seed, track_id])
-        audio = synthesize(STYLES[genre], rng)
-        path = out / "fma_audio" / f"{track_id // 1000:03d}" / f"{track_id:06d}.{fmt}"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        sf.write(path, audio, SR, format=fmt.upper())
+        pool = titles[titles["genre_top"] == genre].reset_index(drop=True)
+        n = i // len(genres) + seed
+        real = pool.iloc[n % len(pool)]
+        take = f" (Take {n // len(pool) + 1})" if n >= len(pool) else ""
         rows.append({
-            "track_id": track_id, "title": f"{genre} Study No. {i // len(genres) + 1}",
-            "artist": f"Demo Ensemble {i % 5 + 1}", "album": f"Demo {genre}",
-            "genre_top": genre, "genres_all": f"[{STYLES[genre].genre_id}]",
-            "listens": int(rng.integers(10, 50000)), "duration": int(SECONDS),
+            "track_id": track_id, "title": real["title"] + take, "artist": real["artist"],
+            "album": f"Demo {genre}", "genre_top": genre, "genres_all": f"[{STYLES[genre].genre_id}]",
+            "listens": int(np.random.default_rng([seed, track_id]).integers(10, 50000)),
+            "duration": int(SECONDS),
+            "path": out / "fma_audio" / f"{track_id // 1000:03d}" / f"{track_id:06d}.{fmt}",
         })
+    jobs = [(row["path"], row["genre_top"], seed, row["track_id"], fmt) for row in rows]
+    with multiprocessing.get_context("spawn").Pool(workers or os.cpu_count()) as pool:
+        pool.starmap(_write_clip, jobs, chunksize=4)
     write_tracks_csv(out / "fma_metadata" / "tracks.csv", rows)
+    if n_videos:
+        write_tiktok(out / "tiktok", rows, n_videos=n_videos, seed=seed)
     return rows
+
+
+def _write_clip(path: Path, genre: str, seed: int, track_id: int, fmt: str) -> None:
+    audio = synthesize(STYLES[genre], np.random.default_rng([seed, track_id]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, audio, SR, format=fmt.upper())
+
+
+# --- TikTok ----------------------------------------------------------------------------------
+
+DECORATIONS = ["(Sped Up)", "- sped up", "slowed + reverb", "(Slowed)", "[Official Audio]",
+               "(TikTok Version)", "(Official Video)", "(Lyrics)", "(sped up + reverb)",
+               "- Sped Up Version", "(Super Slowed)", "(Remastered)"]
+EMOJI = ["🔥", "✨", "💜", "🎶", "😍", "🖤", "💫"]
+ORIGINALS = ["original sound - {}", "sonido original - {}", "son original - {}",
+             "som original - {}", "оригинальный звук - {}", "オリジナル楽曲 - {}", "original sound"]
+HASHTAGS = ["fyp", "foryou", "dance", "viral", "music", "trend", "duet", "love", "funny",
+            "challenge", "vibes", "chill", "aesthetic", "throwback", "newmusic"]
+
+
+def typo(text: str, rng: random.Random) -> str:
+    """One slip of the keyboard: two letters swapped, one dropped or one doubled."""
+    if len(text) < 5:
+        return text
+    i = rng.randrange(1, len(text) - 2)
+    kind = rng.random()
+    if kind < 0.4:
+        return text[:i] + text[i + 1] + text[i] + text[i + 2:]
+    if kind < 0.7:
+        return text[:i] + text[i + 1:]
+    return text[:i] + text[i] + text[i:]
+
+
+def noisy_title(title: str, rng: random.Random) -> str:
+    """A song title as TikTok users write it: casing, decorations, emoji, typos, credits."""
+    t = title
+    if rng.random() < 0.3:
+        t = rng.choice([t.lower(), t.upper(), t.title()])
+    if rng.random() < 0.25:
+        t = "".join(c for c in t if c.isalnum() or c.isspace())
+    if rng.random() < 0.15:
+        t = typo(t, rng)
+    if rng.random() < 0.5:
+        t = f"{t} {rng.choice(DECORATIONS)}"
+    if rng.random() < 0.2:
+        t = f"{t} {rng.choice(EMOJI) * rng.randint(1, 3)}"
+    if rng.random() < 0.1:
+        t = f"{t} (feat. {rng.choice(['Lil Dave', 'MC Ren', 'Nova'])})"
+    return t
+
+
+def noisy_artist(artist: str, rng: random.Random) -> str:
+    a = artist
+    if rng.random() < 0.3:
+        a = rng.choice([a.lower(), a.upper()])
+    if rng.random() < 0.15:
+        a = f"{a} feat. {rng.choice(['Lil Dave', 'MC Ren', 'Nova'])}"
+    if rng.random() < 0.05:
+        a = typo(a, rng)
+    return a
+
+
+def write_tiktok(folder: Path, rows: list[dict], *, n_videos: int, seed: int = 0,
+                 name: str = "dump-0001.ndjson") -> Path:
+    """A TikTok dump (ndjson, 2019 and 2020+ shapes alternating) and its truth file.
+
+    A quarter of the catalogue songs are used on TikTok, each through one or two sounds
+    with TikTok's noise; original sounds, popular songs that are not in FMA, and covers
+    (a catalogue title by another artist) are mixed in. Videos follow a Zipf law over the
+    sounds. ``truth.csv`` beside the dump names the catalogue track of each sound.
+    """
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    popular = pd.read_csv(POPULAR_CSV)
+    sounds = []  # (title, artist, original, track_id or None)
+    for row in rng.sample(rows, k=max(1, len(rows) // 4)):
+        for _ in range(rng.randint(1, 2)):
+            sounds.append((noisy_title(row["title"], rng), noisy_artist(row["artist"], rng), False,
+                           row["track_id"]))
+    for _ in range(max(1, len(sounds))):
+        user = f"user{rng.randrange(10**6)}"
+        sounds.append((rng.choice(ORIGINALS).format(user), user, rng.random() < 0.5, None))
+    for song in popular.sample(n=min(len(popular), max(1, len(sounds) // 3)), random_state=seed).itertuples():
+        sounds.append((noisy_title(song.title, rng), song.artist, False, None))
+    for row in rng.sample(rows, k=max(1, len(rows) // 20)):
+        sounds.append((row["title"], rng.choice(popular["artist"].tolist()), False, None))
+    ids = [f"{seed % 100:02d}{rng.randrange(10**17):017d}" for _ in sounds]
+
+    weights = [1.0 / (r + 1) ** 0.8 for r in range(len(sounds))]
+    order = list(range(len(sounds)))
+    rng.shuffle(order)
+    # Every sound is used once (while videos last); the rest follow the Zipf law.
+    picks = order[:n_videos] + rng.choices(order, weights=weights, k=max(0, n_videos - len(sounds)))
+    path = folder / name
+    with open(path, "w") as f:
+        for i, s in enumerate(picks):
+            f.write(json.dumps(_video_record(i, ids[s], sounds[s], rng, seed), ensure_ascii=False) + "\n")
+    with open(folder.parent / f"{path.stem}-truth.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["music_id", "song_title", "artist_name", "track_id"])
+        w.writerows((i, t, a, tid if tid is not None else "") for i, (t, a, _, tid) in zip(ids, sounds))
+    return path
+
+
+def _video_record(i: int, music_id: str, sound, rng: random.Random, seed: int) -> dict:
+    title, artist, original, _ = sound
+    video_id = f"67{seed % 100:02d}{i:015d}"
+    plays = int(rng.lognormvariate(8, 2))
+    counts = {"playCount": plays, "diggCount": plays // rng.randint(5, 30),
+              "commentCount": plays // rng.randint(100, 400), "shareCount": plays // rng.randint(200, 900)}
+    tags = rng.sample(HASHTAGS, k=rng.randint(1, 4))
+    author = f"creator{rng.randrange(20000)}"
+    created = 1575000000 + rng.randrange(2_500_000)
+    cover = f"https://p16-va-default.akamaized.net/obj/tos-maliva-p-0068/{video_id}?x-expires=1576800000"
+    if i % 2:
+        return {"itemInfos": {"id": video_id, "text": " ".join(f"#{t}" for t in tags),
+                              "createTime": str(created), "covers": [cover], **counts},
+                "musicInfos": {"musicId": music_id, "musicName": title, "authorName": artist,
+                               "original": original},
+                "authorInfos": {"uniqueId": author},
+                "challengeInfoList": [{"challengeName": t} for t in tags]}
+    return {"id": video_id, "desc": " ".join(f"#{t}" for t in tags), "createTime": created,
+            "video": {"cover": cover},
+            "music": {"id": music_id, "title": title, "authorName": artist, "original": original},
+            "author": {"uniqueId": author}, "stats": counts,
+            "challenges": [{"title": t} for t in tags]}
 
 
 def write_tracks_csv(path: Path, rows: list[dict]) -> None:
@@ -175,19 +330,28 @@ def _add_drums(mix, pattern, beat, rng):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m batch.demo_corpus",
-        description="Write an FMA-shaped demo corpus: DIR/fma_audio/000/000002.mp3 ... and "
-        "DIR/fma_metadata/{tracks,genres}.csv. Deterministic for a given --seed.",
+        description="Write an FMA-shaped demo corpus: DIR/fma_audio/000/000002.mp3 ..., "
+        "DIR/fma_metadata/{tracks,genres}.csv (real FMA titles, artists and genres) and "
+        "DIR/tiktok/dump-0001.ndjson (with DIR/dump-0001-truth.csv). Deterministic for a given --seed.",
     )
     parser.add_argument("--out", required=True, help="folder to write the corpus into")
-    parser.add_argument("--tracks", type=int, default=24, help="number of clips (default 24)")
+    parser.add_argument("--tracks", type=int, default=400, help="number of clips (default 400)")
+    parser.add_argument("--videos", type=int, default=50_000, help="TikTok videos (default 50000; 0: none)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--format", default="mp3", choices=["mp3", "wav", "ogg", "flac"],
                         help="audio format (default mp3, as FMA)")
+    parser.add_argument("--workers", type=int, help="processes synthesising clips (default: one per core)")
     args = parser.parse_args(argv)
     if args.tracks < 1:
         parser.error("--tracks must be at least 1")
-    rows = write_corpus(Path(args.out), n_tracks=args.tracks, seed=args.seed, fmt=args.format)
-    print(f"wrote {len(rows)} clips and metadata to {args.out}")
+    if args.videos < 0:
+        parser.error("--videos must be 0 or more")
+    started = time.perf_counter()
+    print(f"[demo_corpus] synthesising {args.tracks} clips in 16 genres ...", flush=True)
+    rows = write_corpus(Path(args.out), n_tracks=args.tracks, n_videos=args.videos, seed=args.seed,
+                        fmt=args.format, workers=args.workers)
+    print(f"wrote {len(rows)} clips, their metadata and {args.videos:,} TikTok videos to {args.out} "
+          f"in {time.perf_counter() - started:.0f} s")
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -123,14 +124,43 @@ def test_threshold_is_respected(inputs, spark, tmp_path):
     assert not {"n3", "n4", "n6"} & set(matches(tmp_path)["tiktok_music_id"])  # originals never
 
 
-def test_a_rerun_gives_the_same_output_and_reuses_the_model(first, inputs, spark):
+def test_a_rerun_with_the_same_inputs_changes_nothing(first, inputs, spark):
     out, _, logs = first
-    before = matches(out)
-    again_logs = []
-    match.run(str(inputs / "tracks.csv"), str(inputs / "dumps"), out, spark=spark, log=again_logs.append)
-    pd.testing.assert_frame_equal(matches(out), before)
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    again = match.run(str(inputs / "tracks.csv"), str(inputs / "dumps"), out, spark=spark, log=lambda *_: None)
+    assert (again.new_files, again.records, again.written, again.matched) == (0, 0, False, 7)
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == before
     assert any("fitting TF-IDF models" in line for line in logs)
-    assert any("reusing the TF-IDF models" in line for line in again_logs)
+
+
+def test_a_new_dump_file_adds_exactly_its_rows(inputs, spark, tmp_path):
+    dumps = tmp_path / "dumps"
+    shutil.copytree(inputs / "dumps", dumps)
+    out = tmp_path / "out"
+    first = match.run(str(inputs / "tracks.csv"), str(dumps), out, spark=spark, log=lambda *_: None)
+    before_videos, before_matches = pd.read_parquet(out / "tiktok"), matches(out)
+    extra = [("s8", "Food", "AWOL", False, 2), ("s1", "Food (Sped Up)", "awol", False, 2),
+             ("n9", "Unknown Tune", "Nobody", False, None)]
+    lines = [record(100 + i, s) for i, s in enumerate(extra)]
+    lines.append(record(1, SOUNDS[1]))  # a video already seen: deduplicated, not added
+    (dumps / "part-3.ndjson").write_text("\n".join(lines) + "\n")
+    logs = []
+    second = match.run(str(inputs / "tracks.csv"), str(dumps), out, spark=spark, log=logs.append)
+    assert (second.new_files, second.records, second.rejected) == (1, 4, 0)
+    videos = pd.read_parquet(out / "tiktok")
+    assert len(videos) == len(before_videos) + 3 and videos["video_id"].is_unique
+    assert set(matches(out)["tiktok_music_id"]) == set(before_matches["tiktok_music_id"]) | {"s8"}
+    assert second.sounds == first.sounds + 2 and second.matched == first.matched + 1
+    assert any("matching 2 new unique sounds" in line for line in logs)
+    assert any("reusing the TF-IDF models" in line for line in logs)
+
+
+def test_another_threshold_reprocesses_everything(inputs, spark, tmp_path):
+    out = tmp_path / "out"
+    match.run(str(inputs / "tracks.csv"), str(inputs / "dumps"), out, spark=spark, log=lambda *_: None)
+    again = match.run(str(inputs / "tracks.csv"), str(inputs / "dumps"), out, spark=spark,
+                      threshold=0.99, log=lambda *_: None)
+    assert again.new_files == 2 and again.matched == 6
 
 
 def test_zstd_dumps_get_the_unpack_command(tmp_path, inputs, spark):

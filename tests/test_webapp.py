@@ -26,14 +26,13 @@ from webapp.similar import ENGAGEMENT
 SCRIPT = "<script>alert('x')</script>"
 
 
-def write_catalogue(root: Path, n_tracks: int = 16) -> list[dict]:
+def write_catalogue(root: Path, n_tracks: int = 24) -> list[dict]:
     """A demo corpus, vectorised with the shared code and laid out as batch.featurize writes it."""
     rows = write_corpus(root / "corpus", n_tracks=n_tracks, seed=3)
     meta = root / "corpus" / "fma_metadata"
     tracks = read_tracks(meta / "tracks.csv", read_genres(meta / "genres.csv"))
     for row in rows:
-        path = next((root / "corpus" / "fma_audio").rglob(f"{row['track_id']:06d}.mp3"))
-        row["path"] = path
+        path = row["path"]
         part = root / "out" / "vectors" / f"genre_top={row['genre_top']}"
         part.mkdir(parents=True, exist_ok=True)
         pq.write_table(pa.table({"track_id": [row["track_id"]], "vector": [vectorize(path)],

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import shutil
 import sys
@@ -58,11 +59,15 @@ class MatchError(ValueError):
 
 @dataclass
 class Summary:
+    """What one run did: records and rejects read now; sounds and matches in the output."""
+
     records: int = 0
     rejected: int = 0
     sounds: int = 0
     matched: int = 0
     seconds: float = 0.0
+    new_files: int = 0
+    written: bool = False
 
     def line(self) -> str:
         rate = self.records / self.seconds if self.seconds else 0.0
@@ -73,10 +78,8 @@ class Summary:
 # --- reading ---------------------------------------------------------------------------------
 
 
-def read_lines(spark, src: str | list[str], *, endpoint_url: str | None = None):
-    """A DataFrame of raw lines (``value``, ``source``) from files, folders or an S3 prefix."""
-    from pyspark.sql import functions as F
-
+def list_dumps(src: str | list[str], *, endpoint_url: str | None = None):
+    """The dump files under files, folders or S3 prefixes, with their size and version."""
     sources = [src] if isinstance(src, str) else list(src)
     files = [f for s in sources for f in list_files(s, DUMP_EXTENSIONS, endpoint_url=endpoint_url,
                                                      kind="TikTok")]
@@ -87,6 +90,13 @@ def read_lines(spark, src: str | list[str], *, endpoint_url: str | None = None):
         raise MatchError(
             f"{zstd[0]} is zstd-compressed, which Spark cannot read without native Hadoop; "
             f"unpack it first: zstd -d --rm {zstd[0]}  (apt install zstd)")
+    return files
+
+
+def read_lines(spark, files, *, endpoint_url: str | None = None):
+    """A DataFrame of raw lines (``value``, ``source``) from listed dump files."""
+    from pyspark.sql import functions as F
+
     local = [f.path for f in files if not is_s3(f.path)]
     remote = [f.path for f in files if is_s3(f.path)]
     frames = []
@@ -189,8 +199,7 @@ def fitted_models(spark, catalogue, model_dir: Path, log=print):
     """The title and artist models for this catalogue: loaded if saved for it, else fitted and saved."""
     from pyspark.ml import PipelineModel
 
-    fingerprint = hashlib.sha256(
-        pd.util.hash_pandas_object(catalogue, index=False).values.tobytes()).hexdigest()
+    fingerprint = catalogue_fingerprint(catalogue)
     stamp = model_dir / "catalogue.sha256"
     if stamp.exists() and stamp.read_text() == fingerprint:
         log(f"[match] reusing the TF-IDF models in {model_dir}")
@@ -204,6 +213,10 @@ def fitted_models(spark, catalogue, model_dir: Path, log=print):
     (staging / "catalogue.sha256").write_text(fingerprint)
     swap_in(staging, model_dir)
     return models
+
+
+def catalogue_fingerprint(catalogue: pd.DataFrame) -> str:
+    return hashlib.sha256(pd.util.hash_pandas_object(catalogue, index=False).values.tobytes()).hexdigest()
 
 
 def vectorise(df, models):
@@ -284,11 +297,13 @@ def _score_batches(batches, catalogue, threshold):
 def run(tracks: str, tiktok: str | list[str], out: str | Path, *, threshold: float = DEFAULT_THRESHOLD,
         genres: str | None = None, master: str | None = None, endpoint_url: str | None = None,
         spark=None, log=print) -> Summary:
-    """Parse ``tiktok``, match its sounds to the catalogue in ``tracks``, write under ``out``."""
-    from pyspark.sql import functions as F
+    """Parse ``tiktok``, match its sounds to the catalogue in ``tracks``, write under ``out``.
 
-    from text_pipeline.parse import parse, rejects_of, videos_of
-
+    Incremental: ``out/inputs.json`` records the dump files processed and the catalogue
+    and threshold they were matched with. A rerun with the same inputs does nothing; new
+    dump files are parsed and merged in, and only sounds not seen before are scored. A
+    changed or removed dump, or another catalogue or threshold, reprocesses everything.
+    """
     if not 0.0 <= threshold <= 1.0:
         raise MatchError(f"--threshold must be in [0, 1], got {threshold}")
     out = Path(out)
@@ -296,45 +311,39 @@ def run(tracks: str, tiktok: str | list[str], out: str | Path, *, threshold: flo
         recover(out / name)
     started = time.perf_counter()
     catalogue = read_catalogue(tracks, genres)
+    files = list_dumps(tiktok, endpoint_url=endpoint_url)
+    inputs = {"catalogue": catalogue_fingerprint(catalogue), "threshold": threshold,
+              "files": {f.path: [f.size, f.version] for f in files}}
+    previous = _read_inputs(out)
+    incremental = (previous is not None and previous["catalogue"] == inputs["catalogue"]
+                   and previous["threshold"] == threshold
+                   and all(inputs["files"].get(p) == sig for p, sig in previous["files"].items()))
+    new = [f for f in files if not incremental or f.path not in previous["files"]]
+    summary = Summary(new_files=len(new))
+    if not new:
+        log(f"[match] no new dump files among {len(files)}: nothing to do")
+        summary.sounds, summary.matched = previous.get("sounds", 0), previous.get("matched", 0)
+        summary.seconds = time.perf_counter() - started
+        return summary
+    log(f"[match] {len(new)} {'new ' if incremental else ''}dump file(s) to process, "
+        f"{len(files) - len(new)} already done")
+
     if spark is None:
         from batch.spark import get_spark
 
         spark = get_spark("match", master)
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "1024")
-
-    lines = read_lines(spark, tiktok, endpoint_url=endpoint_url)
     staging = out / f".staging-{uuid.uuid4().hex[:8]}"
     sounds = matrices = None
     try:
-        log("[match] parsing the dumps")
-        parse(lines).write.parquet(str(staging / "parsed"))  # the one pass over the JSON
-        parsed = spark.read.parquet(str(staging / "parsed"))
-        rejects = rejects_of(parsed)
-        rejects.coalesce(1).write.json(str(staging / "rejects"))
-        videos_of(parsed).write.parquet(str(staging / "tiktok"))
-        videos = spark.read.parquet(str(staging / "tiktok"))
-        summary = Summary(records=parsed.count(), rejected=rejects.count())
-        log(f"[match] parsed {summary.records:,} records: {videos.count():,} videos, "
-            f"{summary.rejected:,} rejected ({time.perf_counter() - started:.0f} s)")
-
-        sounds = (videos.groupBy("music_id")
-                  .agg(F.min("song_title").alias("song_title"), F.min("artist_name").alias("artist_name"),
-                       F.max("is_original").alias("is_original"))).cache()
-        summary.sounds = sounds.count()
-        candidates = with_normalised_text(sounds, "song_title", "artist_name").filter(
-            ~_original_sound("song_title", "is_original") & (F.col("title_norm") != ""))
-        models = fitted_models(spark, catalogue, out / "model", log=log)
-        matrices = spark.sparkContext.broadcast(catalogue_matrices(spark, catalogue, models))
-        log(f"[match] matching {summary.sounds:,} unique sounds against {len(catalogue):,} songs")
-        matches = vectorise(candidates, models).select("music_id", "title_vec", "artist_vec").mapInPandas(
-            lambda it: _score_batches(it, matrices, threshold),
-            "fma_track_id long, tiktok_music_id string, title_score double, "
-            "artist_score double, total_score double")
-        matches.orderBy("tiktok_music_id").coalesce(1).write.parquet(str(staging / "matches"))
-        summary.matched = spark.read.parquet(str(staging / "matches")).count()
-        log(f"[match] {summary.matched:,} sounds matched ({time.perf_counter() - started:.0f} s)")
+        sounds, matrices = _process(spark, catalogue, new, out, staging, summary,
+                                    incremental=incremental, threshold=threshold,
+                                    endpoint_url=endpoint_url, log=log)
         for name in ("tiktok", "matches", "rejects"):
             swap_in(staging / name, out / name)
+        inputs.update(sounds=summary.sounds, matched=summary.matched)
+        (out / "inputs.json").write_text(json.dumps(inputs, indent=1))
+        summary.written = True
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         if sounds is not None:
@@ -343,6 +352,68 @@ def run(tracks: str, tiktok: str | list[str], out: str | Path, *, threshold: flo
             matrices.destroy()
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _process(spark, catalogue, files, out, staging, summary, *, incremental, threshold,
+             endpoint_url, log):
+    """Parse ``files``, merge with the previous output if ``incremental``, match, write to staging.
+
+    Fills in ``summary``; returns the cached sounds frame and the broadcast catalogue,
+    for the caller to release.
+    """
+    from pyspark.sql import functions as F
+
+    from text_pipeline.parse import VIDEO_COLUMNS, parse, rejects_of, videos_of
+
+    started = time.perf_counter()
+    log("[match] parsing the dumps")
+    parse(read_lines(spark, files, endpoint_url=endpoint_url)).write.parquet(str(staging / "parsed"))
+    parsed = spark.read.parquet(str(staging / "parsed"))  # the one pass over the JSON
+    summary.records, summary.rejected = parsed.count(), rejects_of(parsed).count()
+    rejects, candidates = rejects_of(parsed), parsed
+    old_sounds = None
+    if incremental:
+        old_videos = spark.read.parquet(str(out / "tiktok"))
+        candidates = parsed.unionByName(old_videos.select(*VIDEO_COLUMNS), allowMissingColumns=True)
+        rejects = rejects.unionByName(spark.read.json(str(out / "rejects"), schema="source string, "
+                                                      "line string, reason string"))
+        old_sounds = old_videos.select("music_id").distinct()
+    rejects.coalesce(1).write.json(str(staging / "rejects"))
+    videos_of(candidates).write.parquet(str(staging / "tiktok"))
+    videos = spark.read.parquet(str(staging / "tiktok"))
+    log(f"[match] parsed {summary.records:,} records: {videos.count():,} videos in all, "
+        f"{summary.rejected:,} rejected ({time.perf_counter() - started:.0f} s)")
+
+    sounds = (videos.groupBy("music_id")
+              .agg(F.min("song_title").alias("song_title"), F.min("artist_name").alias("artist_name"),
+                   F.max("is_original").alias("is_original")))
+    summary.sounds = sounds.count()
+    if old_sounds is not None:
+        sounds = sounds.join(old_sounds, "music_id", "left_anti")  # score only sounds not seen before
+    sounds = sounds.cache()
+    to_score = with_normalised_text(sounds, "song_title", "artist_name").filter(
+        ~_original_sound("song_title", "is_original") & (F.col("title_norm") != ""))
+    models = fitted_models(spark, catalogue, out / "model", log=log)
+    matrices = spark.sparkContext.broadcast(catalogue_matrices(spark, catalogue, models))
+    log(f"[match] matching {sounds.count():,} new unique sounds against {len(catalogue):,} songs")
+    matches = vectorise(to_score, models).select("music_id", "title_vec", "artist_vec").mapInPandas(
+        lambda it: _score_batches(it, matrices, threshold),
+        "fma_track_id long, tiktok_music_id string, title_score double, "
+        "artist_score double, total_score double")
+    if incremental:
+        matches = matches.unionByName(spark.read.parquet(str(out / "matches")))
+    matches.orderBy("tiktok_music_id").coalesce(1).write.parquet(str(staging / "matches"))
+    summary.matched = spark.read.parquet(str(staging / "matches")).count()
+    log(f"[match] {summary.matched:,} sounds matched in all ({time.perf_counter() - started:.0f} s)")
+    return sounds, matrices
+
+
+def _read_inputs(out: Path) -> dict | None:
+    """The previous run's record of its inputs, if its outputs are all in place."""
+    path = out / "inputs.json"
+    if not path.exists() or not all((out / n).exists() for n in ("tiktok", "matches", "rejects")):
+        return None
+    return json.loads(path.read_text())
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -42,17 +42,11 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from batch.demo_corpus import write_tracks_csv  # noqa: E402
+from batch.demo_corpus import ORIGINALS, noisy_artist, noisy_title, write_tracks_csv  # noqa: E402
 from text_pipeline import match  # noqa: E402
 from text_pipeline.normalize import clean_artist, clean_title  # noqa: E402
 
 WHEEL = "discovermidi==26.5.19"
-DECORATIONS = ["(Sped Up)", "- sped up", "slowed + reverb", "(Slowed)", "[Official Audio]",
-               "(TikTok Version)", "(Official Video)", "(Lyrics)", "(sped up + reverb)",
-               "- Sped Up Version", "(Super Slowed)", "(Remastered)"]
-EMOJI = ["🔥", "✨", "💜", "🎶", "😍", "🖤", "💫"]
-ORIGINALS = ["original sound - {}", "sonido original - {}", "son original - {}",
-             "som original - {}", "оригинальный звук - {}", "オリジナル楽曲 - {}", "original sound"]
 
 
 def wheel_dict(member: str) -> dict:
@@ -69,46 +63,6 @@ def wheel_dict(member: str) -> dict:
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
             return ast.literal_eval(node.value)
     raise ValueError(f"no dict literal in {member}")
-
-
-def typo(text: str, rng: random.Random) -> str:
-    if len(text) < 5:
-        return text
-    i = rng.randrange(1, len(text) - 2)
-    kind = rng.random()
-    if kind < 0.4:
-        return text[:i] + text[i + 1] + text[i] + text[i + 2:]
-    if kind < 0.7:
-        return text[:i] + text[i + 1:]
-    return text[:i] + text[i] + text[i:]
-
-
-def noisy_title(title: str, rng: random.Random) -> str:
-    t = title
-    if rng.random() < 0.3:
-        t = rng.choice([t.lower(), t.upper(), t.title()])
-    if rng.random() < 0.25:
-        t = "".join(c for c in t if c.isalnum() or c.isspace())
-    if rng.random() < 0.15:
-        t = typo(t, rng)
-    if rng.random() < 0.5:
-        t = f"{t} {rng.choice(DECORATIONS)}"
-    if rng.random() < 0.2:
-        t = f"{t} {rng.choice(EMOJI) * rng.randint(1, 3)}"
-    if rng.random() < 0.1:
-        t = f"{t} (feat. {rng.choice(['Lil Dave', 'MC Ren', 'Nova'])})"
-    return t
-
-
-def noisy_artist(artist: str, rng: random.Random) -> str:
-    a = artist
-    if rng.random() < 0.3:
-        a = rng.choice([a.lower(), a.upper()])
-    if rng.random() < 0.15:
-        a = f"{a} feat. {rng.choice(['Lil Dave', 'MC Ren', 'Nova'])}"
-    if rng.random() < 0.05:
-        a = typo(a, rng)
-    return a
 
 
 def labelled_sounds(catalogue: pd.DataFrame, hits: dict, n_pos: int, rng: random.Random):
