@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO := var/demo
 
-.PHONY: help venv system-deps run serve test bench psql clean
+.PHONY: help venv system-deps demo run serve test bench psql clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -34,11 +34,14 @@ system-deps: ## Install Java 17+ (Spark), fluidsynth (test music), PostgreSQL (a
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-run: venv ## Demo corpus -> vectors (local Spark) -> the store (DATABASE_URL, else embedded PostgreSQL)
-	@[ -d $(DEMO)/fma_audio ] || $(PY) -m batch.demo_corpus --out $(DEMO) --tracks 24
-	$(PY) -m batch.featurize $(DEMO)/fma_audio --out var/out --tracks $(DEMO)/fma_metadata/tracks.csv
-	$(PY) -m batch.db migrate
-	$(PY) -m batch.load catalogue --out var/out
+demo: venv ## The demo: corpus (400 clips, 50,000 TikTok videos), reprocess into the store, serve the app
+	@[ -f $(DEMO)/.complete ] || $(PY) -m batch.demo_corpus --out $(DEMO)
+	$(PY) -m batch.reprocess --fma-metadata $(DEMO)/fma_metadata --audio $(DEMO)/fma_audio \
+		--tiktok $(DEMO)/tiktok --work var/work
+	@echo "The app is at http://127.0.0.1:5000 (Ctrl-C stops it)."
+	$(PY) -m flask --app webapp run --host 127.0.0.1 --port 5000
+
+run: demo ## Same as make demo
 
 serve: venv ## Serve the web app on http://127.0.0.1:5000 against the store
 	$(PY) -m flask --app webapp run

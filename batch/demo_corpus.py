@@ -103,6 +103,7 @@ def write_corpus(out: Path, *, n_tracks: int = 400, n_videos: int = 0, seed: int
     write_tracks_csv(out / "fma_metadata" / "tracks.csv", rows)
     if n_videos:
         write_tiktok(out / "tiktok", rows, n_videos=n_videos, seed=seed)
+    (out / ".complete").write_text(f"{n_tracks} tracks, {n_videos} videos, seed {seed}\n")
     return rows
 
 

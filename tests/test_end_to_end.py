@@ -1,0 +1,101 @@
+"""The whole product: a generated corpus, one reprocess run into a real store, the app on top."""
+
+from __future__ import annotations
+
+import io
+import shutil
+
+import pandas as pd
+import pytest
+
+from batch import db, reprocess
+from batch.demo_corpus import write_corpus, write_tiktok
+from webapp import create_app
+
+TABLES = ("tracks", "track_vectors", "tiktok_videos", "tiktok_sounds", "matches")
+
+
+def counts(url) -> dict:
+    conn = db.connect(url)
+    with conn.cursor() as cur:
+        result = {}
+        for table in TABLES:
+            cur.execute(f"SELECT count(*) FROM {table}")
+            result[table] = cur.fetchone()[0]
+    conn.close()
+    return result
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    rows = write_corpus(root / "corpus", n_tracks=16, n_videos=800, seed=5)
+    return root, rows
+
+
+@pytest.fixture(scope="module")
+def first_run(corpus, store_url, spark):
+    root, _ = corpus
+    lines = []
+    results = reprocess.run(root / "corpus" / "fma_metadata", str(root / "corpus" / "fma_audio"),
+                            str(root / "corpus" / "tiktok"), root / "work", database_url=store_url,
+                            spark=spark, out=lambda line, **_: lines.append(line))
+    return results, lines
+
+
+def test_reprocess_reports_every_step(first_run):
+    results, lines = first_run
+    assert set(results) == {"metadata", "audio", "tiktok", "store"}
+    assert results["audio"].startswith("featurized 16, skipped 0, errors 0")
+    assert results["store"] == "loaded the catalogue and the TikTok data"
+    for step in ("step 1/4 metadata", "step 2/4 audio", "step 3/4 TikTok", "step 4/4 store"):
+        assert any(step in line for line in lines), step
+    assert all(line.startswith("[") and " s] " in line for line in lines)  # elapsed time on each
+
+
+def test_a_clip_finds_itself_and_its_tiktok_videos(first_run, corpus, store_url):
+    root, rows = corpus
+    truth = pd.read_csv(root / "corpus" / "dump-0001-truth.csv", dtype={"music_id": str})
+    used = truth.dropna(subset=["track_id"]).astype({"track_id": "int64"})
+    sounds_of = used.groupby("track_id")["music_id"].apply(set).to_dict()
+    client = create_app({"DATABASE_URL": store_url}).test_client()
+    attached = 0
+    for row in rows:
+        body = client.post("/api/search", data={"file": (io.BytesIO(row["path"].read_bytes()), "clip.mp3")},
+                           content_type="multipart/form-data").get_json()
+        top = body["results"][0]
+        assert (top["track_id"], top["title"]) == (row["track_id"], row["title"])
+        if top["tiktok"]:  # every attached video used one of the sounds the corpus made of this song
+            detail = client.get(f"/api/tracks/{row['track_id']}").get_json()
+            assert {s["music_id"] for s in detail["sounds"]} <= sounds_of.get(row["track_id"], set())
+            assert all(v["video_url"].startswith("https://www.tiktok.com/@") for v in top["tiktok"])
+            attached += 1
+    assert attached >= 0.8 * len(sounds_of)  # most songs the corpus used show their videos
+
+
+def test_a_second_run_changes_nothing(first_run, corpus, store_url, spark):
+    root, _ = corpus
+    before = counts(store_url)
+    results = reprocess.run(root / "corpus" / "fma_metadata", str(root / "corpus" / "fma_audio"),
+                            str(root / "corpus" / "tiktok"), root / "work", database_url=store_url,
+                            spark=spark, out=lambda *a, **k: None)
+    assert results["audio"].startswith("featurized 0, skipped 16")
+    assert results["tiktok"] == "no new dump files"
+    assert results["store"] == "the store was already up to date"
+    assert counts(store_url) == before
+
+
+def test_one_new_clip_and_one_new_dump_add_exactly_their_rows(first_run, corpus, store_url, spark):
+    root, rows = corpus
+    before = counts(store_url)
+    shutil.copyfile(rows[0]["path"], root / "corpus" / "fma_audio" / "000" / "000999.mp3")
+    write_tiktok(root / "corpus" / "tiktok", rows, n_videos=40, seed=6, name="dump-0002.ndjson")
+    results = reprocess.run(root / "corpus" / "fma_metadata", str(root / "corpus" / "fma_audio"),
+                            str(root / "corpus" / "tiktok"), root / "work", database_url=store_url,
+                            spark=spark, out=lambda *a, **k: None)
+    after = counts(store_url)
+    assert results["audio"].startswith("featurized 1, skipped 16")
+    assert results["tiktok"].startswith("records read 40, rejected 0")
+    assert after["track_vectors"] == before["track_vectors"] + 1
+    assert after["tracks"] == before["tracks"] + 1
+    assert after["tiktok_videos"] == before["tiktok_videos"] + 40
