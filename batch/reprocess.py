@@ -80,14 +80,19 @@ def run(fma_metadata: str | Path, audio: str, tiktok: str | list[str], work: str
 
 
 def _load(conn, work: Path, catalogue_changed: bool, tiktok_changed: bool, progress) -> str:
+    """Load each dataset whose output changed, or whose rows the store does not hold."""
+    import pyarrow.dataset as ds
+
     done = []
-    vectors = featurize.read_vectors(work / "features", ["track_id"]).num_rows
-    if catalogue_changed or _count(conn, "track_vectors") != vectors:
-        result = load.load_catalogue(conn, work / "features")
-        progress(f"  {result.line()}")
-        done.append("catalogue")
-    videos = load.ds.dataset(work / "tiktok" / "tiktok", format="parquet").count_rows()
-    if tiktok_changed or _count(conn, "tiktok_videos") != videos:
+    if (work / "features" / "vectors").exists():
+        vectors = featurize.read_vectors(work / "features", ["track_id"]).num_rows
+        if catalogue_changed or _count(conn, "track_vectors") != vectors:
+            result = load.load_catalogue(conn, work / "features")
+            progress(f"  {result.line()}")
+            done.append("catalogue")
+    videos_dir = work / "tiktok" / "tiktok"
+    videos = ds.dataset(videos_dir, format="parquet").count_rows() if videos_dir.exists() else None
+    if videos is not None and (tiktok_changed or _count(conn, "tiktok_videos") != videos):
         result = load.load_tiktok(conn, work / "tiktok" / "tiktok", matches=work / "tiktok" / "matches")
         progress(f"  {result.line()}")
         done.append("TikTok")

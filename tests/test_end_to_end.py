@@ -99,3 +99,22 @@ def test_one_new_clip_and_one_new_dump_add_exactly_their_rows(first_run, corpus,
     assert after["track_vectors"] == before["track_vectors"] + 1
     assert after["tracks"] == before["tracks"] + 1
     assert after["tiktok_videos"] == before["tiktok_videos"] + 40
+
+
+def test_reprocess_cli_help_and_mistakes(tmp_path):
+    import subprocess
+    import sys
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "batch.reprocess", *args], capture_output=True,
+                              text=True, timeout=120)
+
+    helped = cli("--help")
+    assert helped.returncode == 0
+    for option in ("--fma-metadata", "--audio", "--tiktok", "--work", "--master", "--s3-endpoint"):
+        assert option in helped.stdout
+    missing = cli("--fma-metadata", str(tmp_path / "nope"), "--audio", str(tmp_path), "--tiktok",
+                  str(tmp_path), "--work", str(tmp_path / "w"))
+    assert missing.returncode == 2
+    assert missing.stderr.strip().startswith("reprocess: error:") and "no such file" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
