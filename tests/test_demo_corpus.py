@@ -1,0 +1,39 @@
+"""The demo corpus: FMA's shape, real FMA rows, and the same bytes for the same seed."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from batch.demo_corpus import TITLES_CSV, write_corpus
+from batch.metadata import read_genres, read_tracks
+
+
+def files(root):
+    return {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_same_seed_same_bytes_other_seed_other_corpus(tmp_path):
+    write_corpus(tmp_path / "a", n_tracks=3, n_videos=60, seed=7, workers=1)
+    write_corpus(tmp_path / "b", n_tracks=3, n_videos=60, seed=7, workers=1)
+    write_corpus(tmp_path / "c", n_tracks=3, n_videos=60, seed=8, workers=1)
+    a, b, c = files(tmp_path / "a"), files(tmp_path / "b"), files(tmp_path / "c")
+    assert a == b
+    assert a.keys() == c.keys() and a != c
+
+
+def test_fma_shape_with_real_rows_and_both_tiktok_shapes(tmp_path):
+    rows = write_corpus(tmp_path, n_tracks=20, n_videos=300, seed=1, workers=2)
+    meta = tmp_path / "fma_metadata"
+    tracks = read_tracks(meta / "tracks.csv", read_genres(meta / "genres.csv"))
+    assert len(tracks) == 20 and tracks["genre_top"].nunique() == 16
+    with open(TITLES_CSV, newline="") as f:
+        real = {(r["genre_top"], r["artist"], r["title"]) for r in csv.DictReader(f)}
+    assert all((r["genre_top"], r["artist"], r["title"]) in real for r in rows)
+    assert all(r["path"].exists() and r["path"].parent.name == f"{r['track_id'] // 1000:03d}" for r in rows)
+    records = [json.loads(line) for line in (tmp_path / "tiktok" / "dump-0001.ndjson").read_text().splitlines()]
+    assert len(records) == 300
+    assert {"itemInfos" in r for r in records} == {True, False}  # the 2019 and 2020+ shapes
+    with open(tmp_path / "dump-0001-truth.csv", newline="") as f:
+        truth = list(csv.DictReader(f))
+    assert any(t["track_id"] for t in truth) and any(not t["track_id"] for t in truth)
