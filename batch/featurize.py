@@ -29,6 +29,7 @@ import pandas as pd
 
 from batch import metadata as md
 from batch.sources import AudioFile, Reader, list_audio
+from batch.spark import add_cluster_options
 
 VECTOR_COLUMNS = (
     "track_id", "genre_top", "vector", "source_path", "source_size", "source_version",
@@ -315,12 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="output folder; gets vectors/, errors/ and (with --tracks) tracks/")
     parser.add_argument("--tracks", help="FMA tracks.csv; adds genre_top and partitions by it")
     parser.add_argument("--genres", help="FMA genres.csv (default: the one beside --tracks)")
-    parser.add_argument("--master", help="Spark master URL, e.g. spark://host:7077 "
-                        "(default: local[*], or what spark-submit set)")
-    parser.add_argument("--s3-endpoint", dest="endpoint_url",
-                        default=os.environ.get("AWS_ENDPOINT_URL"),
-                        help="endpoint of an S3-compatible store (default: $AWS_ENDPOINT_URL, "
-                        "else AWS); credentials come from the standard AWS chain")
+    add_cluster_options(parser)
     return parser
 
 

@@ -16,7 +16,6 @@ Spark. Outputs land under ``--work``: ``features/`` (vectors, errors, tracks) an
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from batch import db
 from batch import featurize
 from batch import load
 from batch import metadata as md
+from batch.spark import add_cluster_options
 
 
 class Progress:
@@ -123,9 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="TikTok ndjson files, folders or s3:// prefixes (plain, .gz or .bz2)")
     parser.add_argument("--work", required=True,
                         help="folder for the outputs: features/ and tiktok/ (kept between runs)")
-    parser.add_argument("--master", help="Spark master URL (default: local[*], or what spark-submit set)")
-    parser.add_argument("--s3-endpoint", dest="endpoint_url", default=os.environ.get("AWS_ENDPOINT_URL"),
-                        help="endpoint of an S3-compatible store (default: $AWS_ENDPOINT_URL, else AWS)")
+    add_cluster_options(parser)
     return parser
 
 

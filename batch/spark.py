@@ -45,3 +45,12 @@ def get_spark(app_name: str, master: str | None = None):
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def add_cluster_options(parser) -> None:
+    """The options every job shares: where Spark runs and which S3 endpoint inputs come from."""
+    parser.add_argument("--master", help="Spark master URL, e.g. spark://host:7077 "
+                        "(default: local[*], or what spark-submit set)")
+    parser.add_argument("--s3-endpoint", dest="endpoint_url", default=os.environ.get("AWS_ENDPOINT_URL"),
+                        help="endpoint of an S3-compatible store (default: $AWS_ENDPOINT_URL, else AWS); "
+                        "credentials come from the standard AWS chain")

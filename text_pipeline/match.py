@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import shutil
 import sys
 import time
@@ -41,6 +40,7 @@ import pandas as pd
 
 from batch.featurize import recover, swap_in
 from batch.sources import Reader, is_s3, list_files
+from batch.spark import add_cluster_options
 
 TITLE_WEIGHT = 0.6
 ARTIST_WEIGHT = 0.4
@@ -431,9 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="output folder: tiktok/, matches/, rejects/ and model/")
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
                         help=f"lowest total score that counts as a match (default {DEFAULT_THRESHOLD})")
-    parser.add_argument("--master", help="Spark master URL (default: local[*], or what spark-submit set)")
-    parser.add_argument("--s3-endpoint", dest="endpoint_url", default=os.environ.get("AWS_ENDPOINT_URL"),
-                        help="endpoint of an S3-compatible store (default: $AWS_ENDPOINT_URL, else AWS)")
+    add_cluster_options(parser)
     return parser
 
 

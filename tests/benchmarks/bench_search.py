@@ -37,6 +37,12 @@ from batch.load import DEFAULT_GENRES  # noqa: E402
 LATENT = 24
 
 
+def top_level_genres() -> list[str]:
+    """The 16 FMA top-level genre titles, sorted."""
+    genres = read_genres(DEFAULT_GENRES)
+    return sorted(genres.loc[genres["is_top_level"], "title"])
+
+
 def catalogue(n: int, genres: list[str], rng) -> tuple:
     """Features, genre index and a generator of held-out queries."""
     mixing = rng.normal(size=(LATENT, 245))
@@ -75,8 +81,7 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=20, help="queries per genre (default 20)")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    genres_df = read_genres(DEFAULT_GENRES)
-    genres = sorted(genres_df.loc[genres_df["is_top_level"], "title"])
+    genres = top_level_genres()
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

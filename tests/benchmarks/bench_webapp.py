@@ -31,12 +31,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent))
 
 from bench_load import videos  # noqa: E402
-from bench_search import catalogue, write_featurize_output  # noqa: E402
+from bench_search import catalogue, top_level_genres, write_featurize_output  # noqa: E402
 
 from batch import db  # noqa: E402
 from batch.features import vectorize  # noqa: E402
-from batch.load import DEFAULT_GENRES, load_catalogue, load_tiktok  # noqa: E402
-from batch.metadata import read_genres  # noqa: E402
+from batch.load import load_catalogue, load_tiktok  # noqa: E402
 from tests import music  # noqa: E402
 from webapp import create_app  # noqa: E402
 
@@ -59,8 +58,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=20, help="requests per case (default 20)")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    genres_df = read_genres(DEFAULT_GENRES)
-    genres = sorted(genres_df.loc[genres_df["is_top_level"], "title"])
+    genres = top_level_genres()
 
     clips_dir = ROOT / "var" / "bench-music"
     clips = [clips_dir / (p.replace("/", "_") + ".mp3") for p in music.PIECES]
