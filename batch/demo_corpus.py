@@ -82,11 +82,12 @@ def write_corpus(out: Path, *, n_tracks: int = 400, n_videos: int = 0, seed: int
     shutil.copyfile(GENRES_CSV, out / "fma_metadata" / "genres.csv")
     titles = pd.read_csv(TITLES_CSV)
     genres = list(STYLES)
+    pools = {g: titles[titles["genre_top"] == g].reset_index(drop=True) for g in genres}
     rows = []
     for i in range(n_tracks):
         track_id = 2 + i * 3  # sparse ids, like FMA's
         genre = genres[i % len(genres)]
-        pool = titles[titles["genre_top"] == genre].reset_index(drop=True)
+        pool = pools[genre]
         n = i // len(genres) + seed
         real = pool.iloc[n % len(pool)]
         take = f" (Take {n // len(pool) + 1})" if n >= len(pool) else ""

@@ -97,14 +97,18 @@ def featurize_batches(batches, endpoint_url=None):
 
 def run(src: str, out: str | Path, *, tracks: str | None = None, genres: str | None = None,
         master: str | None = None, endpoint_url: str | None = None, spark=None,
-        log=print) -> Summary:
-    """Featurize ``src`` into ``out`` incrementally and return what was done."""
+        catalogue: pd.DataFrame | None = None, log=print) -> Summary:
+    """Featurize ``src`` into ``out`` incrementally and return what was done.
+
+    ``catalogue`` is ``tracks`` already read by :func:`batch.metadata.read_tracks`.
+    """
     out = Path(out)
     started = time.perf_counter()
     for name in ("vectors", "errors", "tracks"):
         recover(out / name)
 
-    catalogue = _read_metadata(tracks, genres) if tracks else None
+    if catalogue is None and tracks:
+        catalogue = _read_metadata(tracks, genres)
     listed = list_audio(src, endpoint_url=endpoint_url)
     usable, named_errors = _check_names(listed)
     log(f"[featurize] listed {len(listed)} audio files under {src} "

@@ -188,13 +188,13 @@ def _title_buckets(titles: pa.ChunkedArray) -> pa.Array:
 
 def _read_parquet(path, columns) -> pa.Table:
     try:
-        table = ds.dataset(path, format="parquet").to_table()
+        dataset = ds.dataset(path, format="parquet")
     except (FileNotFoundError, pa.ArrowInvalid) as e:
         raise LoadError(f"{path}: cannot read parquet ({e})") from None
-    missing = [c for c in columns if c not in table.column_names]
+    missing = [c for c in columns if c not in dataset.schema.names]
     if missing:
         raise LoadError(f"{path}: missing columns {missing}")
-    return table.select(list(columns))
+    return dataset.to_table(columns=list(columns))  # only what is loaded is read
 
 
 # --- the swap --------------------------------------------------------------------------------

@@ -58,13 +58,14 @@ def run(fma_metadata: str | Path, audio: str, tiktok: str | list[str], work: str
     progress(f"step 2/4 audio: featurizing new and changed clips under {audio}")
     feats = featurize.run(audio, work / "features", tracks=str(tracks), genres=str(genres),
                           master=master, endpoint_url=endpoint_url, spark=spark,
-                          log=lambda m: progress(f"  {m}"))
+                          catalogue=catalogue, log=lambda m: progress(f"  {m}"))
     results["audio"] = feats.line()
     progress(f"  {feats.line()}")
 
     progress(f"step 3/4 TikTok: parsing new dumps and matching new sounds from {tiktok}")
     matched = match.run(str(tracks), tiktok, work / "tiktok", genres=str(genres), master=master,
-                        endpoint_url=endpoint_url, spark=spark, log=lambda m: progress(f"  {m}"))
+                        endpoint_url=endpoint_url, spark=spark, catalogue=catalogue,
+                        log=lambda m: progress(f"  {m}"))
     results["tiktok"] = matched.line() if matched.written else "no new dump files"
     progress(f"  {results['tiktok']}")
 

@@ -296,13 +296,14 @@ def _score_batches(batches, catalogue, threshold):
 
 def run(tracks: str, tiktok: str | list[str], out: str | Path, *, threshold: float = DEFAULT_THRESHOLD,
         genres: str | None = None, master: str | None = None, endpoint_url: str | None = None,
-        spark=None, log=print) -> Summary:
+        spark=None, catalogue: pd.DataFrame | None = None, log=print) -> Summary:
     """Parse ``tiktok``, match its sounds to the catalogue in ``tracks``, write under ``out``.
 
     Incremental: ``out/inputs.json`` records the dump files processed and the catalogue
     and threshold they were matched with. A rerun with the same inputs does nothing; new
     dump files are parsed and merged in, and only sounds not seen before are scored. A
     changed or removed dump, or another catalogue or threshold, reprocesses everything.
+    ``catalogue`` is ``tracks`` already read by :func:`batch.metadata.read_tracks`.
     """
     if not 0.0 <= threshold <= 1.0:
         raise MatchError(f"--threshold must be in [0, 1], got {threshold}")
@@ -310,7 +311,8 @@ def run(tracks: str, tiktok: str | list[str], out: str | Path, *, threshold: flo
     for name in ("tiktok", "matches", "rejects", "model"):
         recover(out / name)
     started = time.perf_counter()
-    catalogue = read_catalogue(tracks, genres)
+    catalogue = (read_catalogue(tracks, genres) if catalogue is None else
+                 catalogue[["track_id", "title", "artist"]].sort_values("track_id", ignore_index=True))
     files = list_dumps(tiktok, endpoint_url=endpoint_url)
     inputs = {"catalogue": catalogue_fingerprint(catalogue), "threshold": threshold,
               "files": {f.path: [f.size, f.version] for f in files}}

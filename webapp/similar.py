@@ -52,10 +52,11 @@ def resolve_genre(conn, value: str | None) -> str | None:
     value = (value or "").strip()
     if not value:
         return None
-    for g in genres(conn):
+    known = genres(conn)
+    for g in known:
         if value == str(g["id"]) or value.casefold() == g["title"].casefold():
             return g["title"]
-    names = ", ".join(g["title"] for g in genres(conn)) or "none loaded"
+    names = ", ".join(g["title"] for g in known) or "none loaded"
     raise AppError(400, f"unknown genre {value!r}: choose one of {names}, or leave it empty for all")
 
 
