@@ -49,6 +49,10 @@ RESULT_DDL = (
 )
 
 
+class FeaturizeError(RuntimeError):
+    """The job could not produce a complete output; what ``--out`` held is unchanged."""
+
+
 @dataclass
 class Summary:
     """What one run did."""
@@ -104,8 +108,7 @@ def run(src: str, out: str | Path, *, tracks: str | None = None, genres: str | N
     """
     out = Path(out)
     started = time.perf_counter()
-    for name in ("vectors", "errors", "tracks"):
-        recover(out / name)
+    clean_up(out, ("vectors", "errors", "tracks"))
 
     if catalogue is None and tracks:
         catalogue = _read_metadata(tracks, genres)
@@ -216,6 +219,12 @@ def _write_vectors(spark, out, staging, kept, new_vectors, genre_of):
         vectors = vectors.drop("genre_top").join(genres, "track_id", "left")
     (vectors.select(*VECTOR_COLUMNS).repartition("genre_top")
      .write.partitionBy("genre_top").parquet(str(staging / "vectors")))
+    expected = len(kept) + (new_vectors.count() if new_vectors is not None else 0)
+    found = read_vectors(staging, ["track_id"]).num_rows
+    if found != expected:  # the executors wrote somewhere the driver cannot see
+        raise FeaturizeError(
+            f"the driver finds {found} of the {expected} vectors the executors wrote under {staging}: "
+            "--out must be a folder that the driver and every executor share (one machine, NFS, EFS)")
     swap_in(staging / "vectors", out / "vectors")
 
 
@@ -308,6 +317,17 @@ def recover(target: Path) -> None:
         os.rename(old, target)
 
 
+def clean_up(out: Path, outputs) -> None:
+    """Repair what a killed run left in ``out``: half-done swaps of ``outputs``, and
+    staging folders. One run at a time per ``out`` (scheduled runs take a lock)."""
+    for name in outputs:
+        recover(out / name)
+    if out.exists():
+        for leftover in out.iterdir():
+            if leftover.name.startswith((".staging-", ".model-")) and leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m batch.featurize",
@@ -331,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         summary = run(args.src, args.out, tracks=args.tracks, genres=args.genres,
                       master=args.master, endpoint_url=args.endpoint_url)
-    except (FileNotFoundError, NotADirectoryError, md.MetadataError) as e:
+    except (FileNotFoundError, NotADirectoryError, md.MetadataError, FeaturizeError) as e:
         print(f"featurize: error: {e}", file=sys.stderr)
         return 2
     print(summary.line())

@@ -19,6 +19,7 @@ replaces, so it never duplicates rows.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import sys
@@ -108,7 +109,8 @@ def load_catalogue(conn, out: str | Path, *, genres_csv: str | Path = DEFAULT_GE
             "features": _pg_array(features, "{}"), "embedding": _pg_array(embedding, "[]"),
         }),
     }
-    return swap_in(conn, "catalogue", str(out), tables)
+    return swap_in(conn, "catalogue", str(out), tables,
+                   version=output_version(out / "vectors", out / "tracks"))
 
 
 def scaler_of(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -175,7 +177,8 @@ def load_tiktok(conn, videos: str | Path, *, matches: str | Path | None = None) 
             "title_score": m.column("title_score"), "artist_score": m.column("artist_score"),
             "total_score": m.column("total_score"),
         })
-    return swap_in(conn, "tiktok", str(videos), tables, derived=derived)
+    version = output_version(*filter(None, [Path(videos), matches and Path(matches)]))
+    return swap_in(conn, "tiktok", str(videos), tables, derived=derived, version=version)
 
 
 def _title_buckets(titles: pa.ChunkedArray) -> pa.Array:
@@ -201,14 +204,15 @@ def _read_parquet(path, columns) -> pa.Table:
 
 
 def swap_in(conn, dataset: str, source: str, tables: dict[str, pa.Table], *,
-            derived: dict[str, str] | None = None) -> LoadResult:
+            derived: dict[str, str] | None = None, version: str | None = None) -> LoadResult:
     """COPY each table into staging, then replace the targets in one transaction.
 
     ``derived`` maps more target tables to a SELECT over staging tables (named in
-    braces), evaluated inside the same transaction.
+    braces), evaluated inside the same transaction. ``version`` (see
+    :func:`output_version`) is recorded with the run in ``load_runs``.
     """
     started = time.perf_counter()
-    run_id = _start_run(conn, dataset, source)
+    run_id = _start_run(conn, dataset, source, version)
     staging = {name: f"staging_{name}" for name in tables}
     try:
         with conn.cursor() as cur:
@@ -279,13 +283,38 @@ def _copy(cur, table_name: str, table: pa.Table) -> None:
     cur.copy_expert(f"COPY {table_name} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)
 
 
-def _start_run(conn, dataset: str, source: str) -> int:
+def _start_run(conn, dataset: str, source: str, version: str | None) -> int:
     with conn.cursor() as cur:
-        cur.execute("INSERT INTO load_runs (dataset, source) VALUES (%s, %s) RETURNING run_id",
-                    (dataset, source))
+        cur.execute("INSERT INTO load_runs (dataset, source, version) VALUES (%s, %s, %s) "
+                    "RETURNING run_id", (dataset, source, version))
         run_id = cur.fetchone()[0]
     conn.commit()
     return run_id
+
+
+def output_version(*paths: Path) -> str:
+    """A fingerprint of pipeline outputs: every file's name, size and modification time.
+
+    Each Spark write names its files afresh, so a rewritten output gets a new version.
+    """
+    digest = hashlib.sha256()
+    for root in paths:
+        files = sorted(p for p in Path(root).rglob("*") if p.is_file()) if Path(root).exists() else []
+        for path in files:
+            st = path.stat()
+            digest.update(f"{path.relative_to(root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        digest.update(b"--\n")
+    return digest.hexdigest()[:16]
+
+
+def loaded_version(conn, dataset: str) -> str | None:
+    """The version of the last committed load of ``dataset``, or None."""
+    with conn.cursor() as cur:
+        cur.execute("""SELECT version FROM load_runs WHERE dataset = %s AND status = 'committed'
+                       ORDER BY run_id DESC LIMIT 1""", (dataset,))
+        row = cur.fetchone()
+    conn.rollback()
+    return row[0] if row else None
 
 
 def _fail_run(conn, run_id: int, error: Exception) -> None:

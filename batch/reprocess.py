@@ -24,6 +24,7 @@ from batch import db
 from batch import featurize
 from batch import load
 from batch import metadata as md
+from batch import sources
 from batch.spark import add_cluster_options
 
 
@@ -45,12 +46,18 @@ def run(fma_metadata: str | Path, audio: str, tiktok: str | list[str], work: str
     from text_pipeline import match
 
     progress = Progress(out)
-    work, meta = Path(work), Path(fma_metadata)
-    tracks, genres = meta / "tracks.csv", meta / "genres.csv"
+    work = Path(work)
     results = {}
 
-    progress("step 1/4 metadata: reading tracks.csv and genres.csv")
+    progress(f"step 1/4 metadata: reading tracks.csv and genres.csv from {fma_metadata}")
     step = time.perf_counter()
+    if sources.is_s3(str(fma_metadata)):  # a local copy: every step reads these files
+        meta = work / "fma_metadata"
+        for name in ("tracks.csv", "genres.csv"):
+            sources.fetch(f"{str(fma_metadata).rstrip('/')}/{name}", meta / name, endpoint_url=endpoint_url)
+    else:
+        meta = Path(fma_metadata)
+    tracks, genres = meta / "tracks.csv", meta / "genres.csv"
     catalogue = md.read_tracks(tracks, md.read_genres(genres))
     results["metadata"] = f"{len(catalogue):,} tracks in {time.perf_counter() - step:.1f} s"
     progress(f"  {results['metadata']}")
@@ -73,30 +80,34 @@ def run(fma_metadata: str | Path, audio: str, tiktok: str | list[str], work: str
     conn = db.connect(database_url)
     try:
         db.migrate(conn)
-        results["store"] = _load(conn, work, feats.written, matched.written, progress)
+        results["store"] = _load(conn, work, progress)
     finally:
         conn.close()
     progress(f"done: {results['store']}")
     return results
 
 
-def _load(conn, work: Path, catalogue_changed: bool, tiktok_changed: bool, progress) -> str:
-    """Load each dataset whose output changed, or whose rows the store does not hold."""
+def _load(conn, work: Path, progress) -> str:
+    """Load each output the store does not hold: a version the last load did not come
+    from (see :func:`batch.load.output_version`), or a row count that differs."""
     import pyarrow.dataset as ds
 
     done = []
-    if (work / "features" / "vectors").exists():
-        vectors = featurize.read_vectors(work / "features", ["track_id"]).num_rows
-        if catalogue_changed or _count(conn, "track_vectors") != vectors:
-            result = load.load_catalogue(conn, work / "features")
-            progress(f"  {result.line()}")
+    features, tiktok = work / "features", work / "tiktok"
+    if (features / "vectors").exists():
+        vectors = featurize.read_vectors(features, ["track_id"]).num_rows
+        version = load.output_version(features / "vectors", features / "tracks")
+        if (load.loaded_version(conn, "catalogue") != version
+                or _count(conn, "track_vectors") != vectors):
+            progress(f"  {load.load_catalogue(conn, features).line()}")
             done.append("catalogue")
-    videos_dir = work / "tiktok" / "tiktok"
-    videos = ds.dataset(videos_dir, format="parquet").count_rows() if videos_dir.exists() else None
-    if videos is not None and (tiktok_changed or _count(conn, "tiktok_videos") != videos):
-        result = load.load_tiktok(conn, work / "tiktok" / "tiktok", matches=work / "tiktok" / "matches")
-        progress(f"  {result.line()}")
-        done.append("TikTok")
+    if (tiktok / "tiktok").exists():
+        videos = ds.dataset(tiktok / "tiktok", format="parquet").count_rows()
+        version = load.output_version(tiktok / "tiktok", tiktok / "matches")
+        if load.loaded_version(conn, "tiktok") != version or _count(conn, "tiktok_videos") != videos:
+            result = load.load_tiktok(conn, tiktok / "tiktok", matches=tiktok / "matches")
+            progress(f"  {result.line()}")
+            done.append("TikTok")
     if not done:
         return "the store was already up to date"
     return f"loaded the {' and the '.join(done)} data"
@@ -118,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(DATABASE_URL, else the embedded server). Reruns only process what is new.",
     )
     parser.add_argument("--fma-metadata", required=True,
-                        help="folder with FMA's tracks.csv and genres.csv (fma_metadata/)")
+                        help="folder or s3://bucket/prefix with FMA's tracks.csv and genres.csv")
     parser.add_argument("--audio", required=True, help="folder or s3://bucket/prefix of FMA audio")
     parser.add_argument("--tiktok", required=True, nargs="+",
                         help="TikTok ndjson files, folders or s3:// prefixes (plain, .gz or .bz2)")
@@ -136,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         run(args.fma_metadata, args.audio, args.tiktok, args.work, master=args.master,
             endpoint_url=args.endpoint_url)
     except (md.MetadataError, MatchError, FileNotFoundError, NotADirectoryError,
-            db.StoreError, load.LoadError) as e:
+            featurize.FeaturizeError, db.StoreError, load.LoadError) as e:
         print(f"reprocess: error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -129,3 +129,26 @@ class Reader:
             self._client = s3_client(self.endpoint_url)
         bucket, key = split_s3(path)
         return self._client.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def fetch(uri: str, dest: Path, *, endpoint_url: str | None = None) -> Path:
+    """Copy the S3 object ``uri`` to the local file ``dest`` (atomically) and return ``dest``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such object.
+    """
+    from botocore.exceptions import ClientError
+
+    bucket, key = split_s3(uri)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".part")
+    try:
+        s3_client(endpoint_url).download_file(bucket, key, str(tmp))
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NoSuchBucket"):
+            raise FileNotFoundError(f"{uri} does not exist") from e
+        raise
+    os.replace(tmp, dest)
+    return dest

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from batch.featurize import recover, swap_in
+from batch.featurize import clean_up, swap_in
 from batch.sources import Reader, is_s3, list_files
 from batch.spark import add_cluster_options
 
@@ -308,8 +308,7 @@ def run(tracks: str, tiktok: str | list[str], out: str | Path, *, threshold: flo
     if not 0.0 <= threshold <= 1.0:
         raise MatchError(f"--threshold must be in [0, 1], got {threshold}")
     out = Path(out)
-    for name in ("tiktok", "matches", "rejects", "model"):
-        recover(out / name)
+    clean_up(out, ("tiktok", "matches", "rejects", "model"))
     started = time.perf_counter()
     catalogue = (read_catalogue(tracks, genres) if catalogue is None else
                  catalogue[["track_id", "title", "artist"]].sort_values("track_id", ignore_index=True))
@@ -341,6 +340,9 @@ def run(tracks: str, tiktok: str | list[str], out: str | Path, *, threshold: flo
         sounds, matrices = _process(spark, catalogue, new, out, staging, summary,
                                     incremental=incremental, threshold=threshold,
                                     endpoint_url=endpoint_url, log=log)
+        # Without inputs.json the next run starts over, so a run cut off between these
+        # swaps cannot leave a mix of old and new outputs that looks complete.
+        (out / "inputs.json").unlink(missing_ok=True)
         for name in ("tiktok", "matches", "rejects"):
             swap_in(staging / name, out / name)
         inputs.update(sounds=summary.sounds, matched=summary.matched)
