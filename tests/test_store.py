@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -344,3 +345,40 @@ def test_cli_migrates_and_loads_against_database_url(store_url, tmp_path):
     assert missing.stderr.startswith("load: error: ") and "run batch.featurize first" in missing.stderr
     down = cli("batch.db", "migrate", env={"DATABASE_URL": "postgresql://u@127.0.0.1:1/x"})
     assert down.returncode == 2 and "db: error: cannot connect" in down.stderr
+
+
+def test_credentials_can_come_from_a_secrets_manager_secret(store_url, s3_endpoint, monkeypatch):
+    """What infra/aws does: the RDS-managed secret holds the user and password, the rest is plain config."""
+    import json
+
+    import boto3
+
+    params = psycopg2.extensions.parse_dsn(store_url)
+    client = boto3.client("secretsmanager", endpoint_url=s3_endpoint)  # moto serves every AWS API
+    arn = client.create_secret(Name=f"rds-{uuid.uuid4().hex[:6]}", SecretString=json.dumps(
+        {"username": params.get("user", "postgres"), "password": "not-needed-on-a-local-socket"}))["ARN"]
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    monkeypatch.setenv("DATABASE_SECRET_ARN", arn)
+    monkeypatch.setenv("DATABASE_NAME", params.get("dbname", "postgres"))
+    monkeypatch.setenv("DATABASE_SSLMODE", "disable")
+
+    monkeypatch.delenv("DATABASE_HOST", raising=False)
+    with pytest.raises(db.StoreError, match="DATABASE_HOST is not"):
+        db.database_url()
+
+    monkeypatch.setenv("DATABASE_HOST", params.get("host", "127.0.0.1"))
+    if "port" in params:
+        monkeypatch.setenv("DATABASE_PORT", params["port"])
+    url = db.database_url()
+    assert psycopg2.extensions.parse_dsn(url)["password"] == "not-needed-on-a-local-socket"
+    assert "not-needed" not in db._redact(url)
+    conn = db.connect()  # no URL: resolved from the secret
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1")
+        assert cur.fetchone() == (1,)
+    conn.close()
+
+    monkeypatch.setenv("DATABASE_SECRET_ARN", arn + "-missing")
+    with pytest.raises(db.StoreError, match="cannot read the database credentials"):
+        db.database_url()
