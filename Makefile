@@ -6,11 +6,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO := var/demo
+HCL_TOOLS := var/node/node_modules/@cdktf/hcl-tools/package.json
 
-.PHONY: help venv system-deps demo run serve test bench psql clean
+.PHONY: help venv system-deps hcl-tools tf-fmt package cluster-start cluster-stop demo run serve test bench psql clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 venv: $(STAMP) ## Create .venv and install Java, system packages and requirements.txt
 
@@ -21,18 +22,38 @@ $(STAMP): requirements.txt
 	$(VENV)/bin/pip install --quiet -r requirements.txt
 	@touch $@
 
-system-deps: ## Install Java 17+ (Spark), fluidsynth (test music), PostgreSQL (a server without pgvector), chromium (browser test)
+system-deps: ## Install Java 17+ (Spark), fluidsynth (test music), PostgreSQL (a server without pgvector), chromium (browser test), node (Terraform format check)
 	@missing=""; \
 	java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])' || missing="$$missing openjdk-17-jre-headless"; \
 	command -v fluidsynth >/dev/null || missing="$$missing fluidsynth"; \
 	[ -f /usr/share/sounds/sf2/TimGM6mb.sf2 ] || missing="$$missing timgm6mb-soundfont"; \
 	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing with apt:$$missing"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+
+hcl-tools: $(HCL_TOOLS) ## Install HashiCorp's HCL formatter and parser (WebAssembly, from npm) into var/node
+
+$(HCL_TOOLS):
+	@$(MAKE) --no-print-directory system-deps
+	mkdir -p var/node
+	npm install --silent --no-audit --no-fund --prefix var/node @cdktf/hcl-tools@0.21.0 @cdktf/hcl2json@0.21.0
+
+tf-fmt: $(HCL_TOOLS) ## Check that infra/aws is formatted as terraform fmt would (add ARGS=--write to fix)
+	HCL_TOOLS_PREFIX=var/node node infra/aws/tools/fmt.mjs $(ARGS) infra/aws
+
+package: venv ## Zip the code for spark-submit, EMR and the web host (var/dist/fma_tiktok.zip)
+	$(PY) -m infra.local.cluster package
+
+cluster-start: venv ## Start a Spark standalone master and a 2-core worker on this machine
+	$(PY) -m infra.local.cluster start
+
+cluster-stop: venv ## Stop the standalone master and worker by pid
+	$(PY) -m infra.local.cluster stop
 
 demo: venv ## The demo: corpus (400 clips, 50,000 TikTok videos), reprocess into the store, serve the app
 	@[ -f $(DEMO)/.complete ] || $(PY) -m batch.demo_corpus --out $(DEMO)
@@ -46,7 +67,7 @@ run: demo ## Same as make demo
 serve: venv ## Serve the web app on http://127.0.0.1:5000 against the store
 	$(PY) -m flask --app webapp run
 
-test: venv ## Run the whole test suite
+test: venv $(HCL_TOOLS) ## Run the whole test suite
 	$(PY) -m pytest
 
 bench: venv ## Run the benchmarks (figures for the README's Performance section)
@@ -54,6 +75,7 @@ bench: venv ## Run the benchmarks (figures for the README's Performance section)
 	$(PY) tests/benchmarks/bench_load.py
 	$(PY) tests/benchmarks/bench_search.py
 	$(PY) tests/benchmarks/bench_webapp.py
+	$(PY) tests/benchmarks/bench_cluster.py
 
 psql: venv ## Open psql on the store
 	$(PY) -m batch.db psql

