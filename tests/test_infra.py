@@ -118,3 +118,21 @@ def test_no_secrets_in_infra():
     found = [(p, m.group(0)) for p in files for m in SECRETS.finditer(p.read_text(errors="replace"))]
     assert found == []
     assert SECRETS.search('password = "hunter2"') and SECRETS.search("postgresql://u:pw@db/x")
+
+
+def test_terraform_fmt_check_passes_where_terraform_is_installed(tmp_path):
+    terraform = shutil.which("terraform")
+    if terraform is None:
+        pytest.skip("no terraform binary here (neither Debian nor PyPI carries one); "
+                    "test_terraform_is_formatted_and_parses checked with HashiCorp's formatter")
+    env = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_CLI_CONFIG_FILE": "/dev/null"}  # no phoning home
+
+    def check(folder):
+        return subprocess.run([terraform, "fmt", "-check", "-diff", "-recursive", str(folder)],
+                              capture_output=True, text=True, timeout=120, env=env)
+
+    done = check(AWS)
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = (AWS / "variables.tf").read_text()
+    (tmp_path / "variables.tf").write_text(text.replace("  type        = string", "  type = string", 1))
+    assert check(tmp_path).returncode != 0  # and it does notice a misformatted file
