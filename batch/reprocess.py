@@ -20,11 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-from batch import db
-from batch import featurize
-from batch import load
+from batch import db, featurize, load, sources
 from batch import metadata as md
-from batch import sources
 from batch.spark import add_cluster_options
 
 

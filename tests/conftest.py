@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 
@@ -63,21 +64,30 @@ def store_url(tmp_path_factory):
 
     url = os.environ.get("DATABASE_URL")
     if url:
-        import uuid
-
-        import psycopg2
-
-        name = f"test_{uuid.uuid4().hex[:10]}"
-        admin = psycopg2.connect(url)
-        admin.autocommit = True
-        admin.cursor().execute(f"CREATE DATABASE {name}")
-        yield psycopg2.extensions.make_dsn(url, dbname=name)
-        admin.cursor().execute(f"DROP DATABASE {name} WITH (FORCE)")
-        admin.close()
+        with throwaway_database(url) as dsn:
+            yield dsn
         return
     server = db.embedded_server(tmp_path_factory.mktemp("pg") / "data", keep_running=False)
     yield server.get_uri()
     server.cleanup()
+
+
+@contextlib.contextmanager
+def throwaway_database(url: str, prefix: str = "test"):
+    """A new database on ``url``'s server, as a DSN; dropped afterwards."""
+    import uuid
+
+    import psycopg2
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(url)
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE DATABASE {name}")
+    try:
+        yield psycopg2.extensions.make_dsn(url, dbname=name)
+    finally:
+        admin.cursor().execute(f"DROP DATABASE {name} WITH (FORCE)")
+        admin.close()
 
 
 @pytest.fixture

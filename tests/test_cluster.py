@@ -13,7 +13,6 @@ import sys
 import threading
 import time
 import urllib.request
-import uuid
 import zipfile
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from batch import db, featurize
 from batch.demo_corpus import write_corpus
 from batch.sources import s3_client
 from infra.local import cluster as cl
+from tests.conftest import throwaway_database
 from text_pipeline import match
 
 BUCKET = "fma-cluster"
@@ -224,15 +224,8 @@ def store_state(url) -> dict:
 @pytest.fixture
 def cluster_store(store_url):
     """A database of its own on the test server, dropped afterwards."""
-    import psycopg2
-
-    name = f"cluster_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(store_url)
-    admin.autocommit = True
-    admin.cursor().execute(f"CREATE DATABASE {name}")
-    yield psycopg2.extensions.make_dsn(store_url, dbname=name)
-    admin.cursor().execute(f"DROP DATABASE {name} WITH (FORCE)")
-    admin.close()
+    with throwaway_database(store_url, "cluster") as dsn:
+        yield dsn
 
 
 def test_a_killed_driver_leaves_the_store_whole_and_the_next_run_completes(cluster, corpus, local_run,

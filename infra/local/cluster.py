@@ -96,6 +96,8 @@ class Cluster:
             raise ClusterError(f"a cluster is already running from {self.state} "
                                f"(pids {', '.join(str(self.pid(r)) for r in running)}); stop it first")
         self.state.mkdir(parents=True, exist_ok=True)
+        for role in ROLES:  # pid files of processes that are gone (a reboot, a kill -9)
+            (self.state / f"{role}.pid").unlink(missing_ok=True)
         info = {"master": f"spark://{host}:{port}", "ui": f"http://{host}:{webui_port}",
                 "cores": cores, "memory": memory}
         (self.state / "cluster.json").write_text(json.dumps(info, indent=2))
@@ -256,7 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     start = sub.add_parser("start", help="start a master and one worker, wait until it registers")
-    start.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    start.add_argument("--host", default="127.0.0.1",
+                       help="address or host name to bind and advertise, one other machines reach "
+                       "(default: 127.0.0.1)")
     start.add_argument("--port", type=int, default=7077, help="master port (default: 7077)")
     start.add_argument("--webui-port", type=int, default=8080, help="master web UI port (default: 8080)")
     start.add_argument("--worker-webui-port", type=int, default=8081,
