@@ -162,7 +162,8 @@ def test_genres_tracks_and_openapi(client, catalogue):
     assert len(track["videos"]) == 3
     assert client.get("/api/tracks/999999").status_code == 404
     spec = client.get("/api/openapi.json").get_json()
-    assert set(spec["paths"]) == {"/api/search", "/api/genres", "/api/tracks/{track_id}", "/api/openapi.json"}
+    assert set(spec["paths"]) == {"/api/search", "/api/genres", "/api/tracks/{track_id}", "/api/hashtags",
+                                  "/api/openapi.json"}
 
 
 def test_catalogue_audio_is_served(client, catalogue):

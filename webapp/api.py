@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from webapp import similar
+from webapp import hashtags, similar
 from webapp.db import get_db
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -38,6 +38,16 @@ def genres():
 def track(track_id: int):
     """One catalogue track with its TikTok sounds and videos."""
     return jsonify(similar.track_detail(get_db(), track_id))
+
+
+@bp.get("/hashtags")
+def hashtag_suggestions():
+    """The sounds and catalogue songs most used with the given hashtags, by summed engagement."""
+    tags = hashtags.parse_tags(request.args.get("tags"))
+    limit = similar.resolve_k(request.args.get("limit"), current_app.config["RESULTS"],
+                              current_app.config["MAX_RESULTS"], name="limit")
+    return jsonify(hashtags.suggestions(get_db(), tags, limit=limit,
+                                        videos_per=current_app.config["VIDEOS_PER_SONG"]))
 
 
 @bp.get("/openapi.json")
@@ -74,6 +84,17 @@ def openapi():
                                 "schema": {"type": "integer"}}],
                 "responses": {"200": {"description": "the track"}, "404": problem("no such track"),
                               "503": problem("database unavailable")}}},
+            "/api/hashtags": {"get": {
+                "summary": "TikTok sounds and catalogue songs most used with hashtags, by summed engagement "
+                           "(plays + 2 likes + 3 comments + 4 shares over the videos that carry any of them)",
+                "parameters": [
+                    {"name": "tags", "in": "query", "required": True, "schema": {"type": "string"},
+                     "description": "up to 10 hashtags separated by commas or spaces, with or without #"},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                ],
+                "responses": {"200": {"description": "sounds and songs, best first, each with its videos"},
+                              "400": problem("no hashtag, too many, or a malformed one"),
+                              "503": problem("the store is unavailable")}}},
             "/api/openapi.json": {"get": {"summary": "This description",
                                           "responses": {"200": {"description": "OpenAPI 3.1"}}}},
         },

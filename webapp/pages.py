@@ -6,7 +6,7 @@ import os
 
 from flask import Blueprint, current_app, redirect, render_template, request, send_file
 
-from webapp import similar
+from webapp import hashtags, similar
 from webapp.db import get_db
 from webapp.errors import AppError
 
@@ -29,6 +29,17 @@ def search():
                                     videos_per_song=current_app.config["VIDEOS_PER_SONG"])
     return render_template("results.html", query=query, genre=genre, results=results,
                            hashtags=similar.hashtag_summary(results), groups=list(similar.GROUPS))
+
+
+@bp.get("/hashtags")
+def hashtag_suggestions():
+    """The hashtag form, and with ``tags`` the sounds and songs most used with them."""
+    raw = request.args.get("tags")
+    if raw is None:
+        return render_template("hashtags.html", found=None, raw="")
+    found = hashtags.suggestions(get_db(), hashtags.parse_tags(raw), limit=current_app.config["RESULTS"],
+                                 videos_per=current_app.config["VIDEOS_PER_SONG"])
+    return render_template("hashtags.html", found=found, raw=raw)
 
 
 @bp.get("/audio/<int:track_id>")

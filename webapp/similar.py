@@ -60,15 +60,16 @@ def resolve_genre(conn, value: str | None) -> str | None:
     raise AppError(400, f"unknown genre {value!r}: choose one of {names}, or leave it empty for all")
 
 
-def resolve_k(value, default: int, largest: int) -> int:
+def resolve_k(value, default: int, largest: int, name: str = "k") -> int:
+    """A count from a request parameter: ``default`` when absent, else a whole number in [1, largest]."""
     if value in (None, ""):
         return default
     try:
         k = int(value)
     except (TypeError, ValueError):
-        raise AppError(400, f"k must be a whole number from 1 to {largest}, got {value!r}") from None
+        raise AppError(400, f"{name} must be a whole number from 1 to {largest}, got {value!r}") from None
     if not 1 <= k <= largest:
-        raise AppError(400, f"k must be a whole number from 1 to {largest}, got {k}")
+        raise AppError(400, f"{name} must be a whole number from 1 to {largest}, got {k}")
     return k
 
 
