@@ -337,3 +337,17 @@ def test_stop_ends_every_process_it_started_by_pid(cluster):
     for pid in [*daemons, *executors]:
         assert not cl.running(pid), pid
     assert cluster.pid("master") is None and cluster.pid("worker") is None
+
+
+def test_status_of_a_master_that_does_not_answer(tmp_path):
+    sleeper = subprocess.Popen(["sleep", "60"])  # stands in for a master whose UI is gone
+    try:
+        (tmp_path / "master.pid").write_text(f"{sleeper.pid} {cl._start_time(sleeper.pid)}")
+        (tmp_path / "cluster.json").write_text(json.dumps({"master": "spark://127.0.0.1:1",
+                                                           "ui": f"http://127.0.0.1:{free_port()}"}))
+        done = subprocess.run([sys.executable, "-m", "infra.local.cluster", "--state", str(tmp_path), "status"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and "does not answer" in done.stderr, done.stderr
+    finally:
+        sleeper.kill()
+        sleeper.wait()

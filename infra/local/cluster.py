@@ -307,7 +307,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "status":
             if not cluster.pid("master"):
                 raise ClusterError(f"no master running from {args.state}; start one first")
-            s = cluster.status()
+            try:
+                s = cluster.status()
+            except OSError as e:
+                raise ClusterError(f"the master (pid {cluster.pid('master')}) does not answer at "
+                                   f"{cluster.info()['ui']}: {e}") from None
             print(f"{cluster.master_url}: {s['status']}, {s['aliveworkers']} worker(s), "
                   f"{s['coresused']}/{s['cores']} cores in use, "
                   f"{len(s.get('activeapps', []))} running application(s)")
