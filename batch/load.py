@@ -109,8 +109,7 @@ def load_catalogue(conn, out: str | Path, *, genres_csv: str | Path = DEFAULT_GE
             "features": _pg_array(features, "{}"), "embedding": _pg_array(embedding, "[]"),
         }),
     }
-    return swap_in(conn, "catalogue", str(out), tables,
-                   version=output_version(out / "vectors", out / "tracks"))
+    return swap_in(conn, "catalogue", str(out), tables, version=catalogue_version(out))
 
 
 def scaler_of(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -177,8 +176,8 @@ def load_tiktok(conn, videos: str | Path, *, matches: str | Path | None = None) 
             "title_score": m.column("title_score"), "artist_score": m.column("artist_score"),
             "total_score": m.column("total_score"),
         })
-    version = output_version(*filter(None, [Path(videos), matches and Path(matches)]))
-    return swap_in(conn, "tiktok", str(videos), tables, derived=derived, version=version)
+    return swap_in(conn, "tiktok", str(videos), tables, derived=derived,
+                   version=tiktok_version(videos, matches))
 
 
 def _title_buckets(titles: pa.ChunkedArray) -> pa.Array:
@@ -305,6 +304,16 @@ def output_version(*paths: Path) -> str:
             digest.update(f"{path.relative_to(root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
         digest.update(b"--\n")
     return digest.hexdigest()[:16]
+
+
+def catalogue_version(out: str | Path) -> str:
+    """The version of what :func:`load_catalogue` loads from the featurize output ``out``."""
+    return output_version(Path(out) / "vectors", Path(out) / "tracks")
+
+
+def tiktok_version(videos: str | Path, matches: str | Path | None = None) -> str:
+    """The version of what :func:`load_tiktok` loads from ``videos`` and ``matches``."""
+    return output_version(*[Path(p) for p in (videos, matches) if p])
 
 
 def loaded_version(conn, dataset: str) -> str | None:

@@ -93,15 +93,14 @@ def _load(conn, work: Path, progress) -> str:
     features, tiktok = work / "features", work / "tiktok"
     if (features / "vectors").exists():
         vectors = featurize.read_vectors(features, ["track_id"]).num_rows
-        version = load.output_version(features / "vectors", features / "tracks")
-        if (load.loaded_version(conn, "catalogue") != version
+        if (load.loaded_version(conn, "catalogue") != load.catalogue_version(features)
                 or _count(conn, "track_vectors") != vectors):
             progress(f"  {load.load_catalogue(conn, features).line()}")
             done.append("catalogue")
     if (tiktok / "tiktok").exists():
         videos = ds.dataset(tiktok / "tiktok", format="parquet").count_rows()
-        version = load.output_version(tiktok / "tiktok", tiktok / "matches")
-        if load.loaded_version(conn, "tiktok") != version or _count(conn, "tiktok_videos") != videos:
+        if (load.loaded_version(conn, "tiktok") != load.tiktok_version(tiktok / "tiktok", tiktok / "matches")
+                or _count(conn, "tiktok_videos") != videos):
             result = load.load_tiktok(conn, tiktok / "tiktok", matches=tiktok / "matches")
             progress(f"  {result.line()}")
             done.append("TikTok")
