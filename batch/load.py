@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -199,16 +200,52 @@ def _read_parquet(path, columns) -> pa.Table:
     return dataset.to_table(columns=list(columns))  # only what is loaded is read
 
 
+# --- chart overlap ---------------------------------------------------------------------------
+
+
+def load_charts(conn, entries) -> LoadResult:
+    """Load chart overlap (:func:`text_pipeline.charts.overlap`); each chart's rows are replaced whole.
+
+    Charts not in ``entries`` keep their rows, so charts can be loaded one run at a time.
+    """
+    from text_pipeline.charts import ENTRY_COLUMNS
+
+    table = pa.Table.from_pandas(entries[list(ENTRY_COLUMNS)], preserve_index=False)
+    table = table.set_column(table.column_names.index("music_ids"), "music_ids",
+                             _pg_array_of_lists(table.column("music_ids"), quote=True))
+    charts = sorted(set(entries["chart"]))
+    return swap_in(conn, "charts", ", ".join(charts), {"chart_entries": table},
+                   scope={"chart_entries": ("chart", charts)})
+
+
+# --- popularity models -------------------------------------------------------------------------
+
+
+def load_popularity(conn, evaluations) -> LoadResult:
+    """Store :func:`batch.popularity.evaluate`'s models; each target's row is replaced, others stay."""
+    rows = pd.DataFrame([vars(e) for e in evaluations])
+    table = pa.table({
+        **{c: rows[c] for c in ("target", "songs", "folds", "r2", "mae", "baseline_r2", "baseline_mae",
+                                "intercept", "residual_low", "residual_high")},
+        "coefficients": _pg_array(np.array(rows["coefficients"].tolist(), np.float64), "{}"),
+    })
+    targets = rows["target"].tolist()
+    return swap_in(conn, "popularity", ", ".join(targets), {"popularity_models": table},
+                   scope={"popularity_models": ("target", targets)})
+
+
 # --- the swap --------------------------------------------------------------------------------
 
 
 def swap_in(conn, dataset: str, source: str, tables: dict[str, pa.Table], *,
-            derived: dict[str, str] | None = None, version: str | None = None) -> LoadResult:
+            derived: dict[str, str] | None = None, version: str | None = None,
+            scope: dict[str, tuple[str, list]] | None = None) -> LoadResult:
     """COPY each table into staging, then replace the targets in one transaction.
 
     ``derived`` maps more target tables to a SELECT over staging tables (named in
     braces), evaluated inside the same transaction. ``version`` (see
-    :func:`output_version`) is recorded with the run in ``load_runs``.
+    :func:`output_version`) is recorded with the run in ``load_runs``. ``scope`` maps a
+    table to (column, values): only its rows with those values are replaced, the rest stay.
     """
     started = time.perf_counter()
     run_id = _start_run(conn, dataset, source, version)
@@ -225,7 +262,11 @@ def swap_in(conn, dataset: str, source: str, tables: dict[str, pa.Table], *,
             cur.execute("SET LOCAL maintenance_work_mem = '1GB'")
             for name in tables:
                 rebuild = _drop_secondary_indexes(cur, name)
-                cur.execute(f"TRUNCATE {name}")
+                if name in (scope or {}):
+                    column, values = scope[name]
+                    cur.execute(f"DELETE FROM {name} WHERE {column} = ANY(%s)", (list(values),))
+                else:
+                    cur.execute(f"TRUNCATE {name}")
                 cur.execute(f"INSERT INTO {name} SELECT * FROM {staging[name]}")
                 rows[name] = cur.rowcount
                 for definition in rebuild:

@@ -99,7 +99,7 @@ def store(store_url):
     db.migrate(conn)
     with conn.cursor() as cur:
         cur.execute("TRUNCATE genres, tracks, feature_scaler, track_vectors, tiktok_videos, "
-                    "tiktok_sounds, matches, load_runs")
+                    "tiktok_sounds, matches, chart_entries, load_runs")
     conn.commit()
     yield conn
     conn.close()

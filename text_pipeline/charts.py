@@ -1,4 +1,4 @@
-"""Spotify chart exports: the top-200 and viral-50 CSV files, read and checked.
+"""Spotify chart exports: which charting songs TikTok uses, and how much.
 
 Two shapes, each with or without the note line Spotify put above the header::
 
@@ -6,20 +6,38 @@ Two shapes, each with or without the note line Spotify put above the header::
     Position,"Track Name",Artist,Streams,URL        <- top 200
     Position,"Track Name",Artist,URL                <- viral 50
 
-:func:`read_chart` returns one row per chart entry: chart (the file's name), position,
-title, artist, streams (missing for viral charts) and url.
+:func:`read_chart` returns one row per chart entry: chart (the file's name), kind
+(``top200`` or ``viral50``), position, title, artist, streams (missing for viral charts)
+and url.
+
+:func:`overlap` matches every TikTok sound to the chart songs with the catalogue's
+matcher (:func:`text_pipeline.match.match_sounds`: the one normaliser, the TF-IDF
+models fitted on the catalogue, the same threshold) and adds to each entry the sounds
+matched to it and their videos' totals. Engagement is
+:data:`text_pipeline.engagement.ENGAGEMENT` summed over those videos.
+
+``python -m text_pipeline.charts CHART.csv [...] --matched DIR`` prints the report,
+writes it as CSV (``--csv``) and loads it into the store (``--load``).
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
+import os
+import sys
+import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 REQUIRED = ("Position", "Track Name", "Artist", "URL")
-COLUMNS = ("chart", "position", "title", "artist", "streams", "url")
+COLUMNS = ("chart", "kind", "position", "title", "artist", "streams", "url")
+TOTALS = ("sounds", "videos", "plays", "likes", "comments", "shares", "engagement")
+ENTRY_COLUMNS = (*COLUMNS, *TOTALS, "music_ids")
+"""An entry of the overlap report: the chart's columns, TikTok's totals, the matched sounds."""
 
 
 class ChartError(ValueError):
@@ -47,6 +65,7 @@ def read_chart(path: str | Path) -> pd.DataFrame:
     if missing:
         raise ChartError(f"{path}:{start + 1}: the header lacks {', '.join(missing)}")
     col = {name: header.index(name) for name in header}
+    kind = "top200" if "Streams" in col else "viral50"
     entries = []
     for number, row in enumerate(rows[start + 1:], start=start + 2):
         if not any(cell.strip() for cell in row):
@@ -58,7 +77,7 @@ def read_chart(path: str | Path) -> pd.DataFrame:
         if not title:
             raise ChartError(f"{path}:{number}: no track name")
         streams = _whole(row[col["Streams"]], path, number, "Streams") if "Streams" in col else None
-        entries.append((path.stem, position, title, artist, streams, row[col["URL"]].strip()))
+        entries.append((path.stem, kind, position, title, artist, streams, row[col["URL"]].strip()))
     if not entries:
         raise ChartError(f"{path}: the chart has a header but no entries")
     chart = pd.DataFrame(entries, columns=list(COLUMNS)).astype({"position": "int64", "streams": "Int64"})
@@ -76,3 +95,170 @@ def _whole(value: str, path: Path, number: int, name: str) -> int:
     if n < (1 if name == "Position" else 0):
         raise ChartError(f"{path}:{number}: {name} must be positive, got {n}")
     return n
+
+
+def read_charts(paths) -> pd.DataFrame:
+    """Read several chart exports; two files may not have the same name."""
+    charts, seen = [], {}
+    for path in paths:
+        chart = read_chart(path)
+        name = chart["chart"].iloc[0]
+        if name in seen:
+            raise ChartError(f"{path}: another chart is also named {name!r} ({seen[name]}); "
+                             "charts are known by file name, so rename one")
+        seen[name] = path
+        charts.append(chart)
+    if not charts:
+        raise ChartError("no chart files given")
+    return pd.concat(charts, ignore_index=True)
+
+
+# --- overlap with TikTok -----------------------------------------------------------------------
+
+
+def overlap(spark, charts: pd.DataFrame, videos, models, *, threshold: float) -> pd.DataFrame:
+    """Every chart entry with the TikTok sounds that are its song, and their videos' totals.
+
+    ``videos`` is a Spark frame of clean TikTok videos (``text_pipeline.match``'s
+    ``tiktok/``) and ``models`` the TF-IDF models fitted on the catalogue. A song that
+    is on several charts is matched once. Entries TikTok does not use have zero totals.
+    """
+    from pyspark.sql import functions as F
+
+    from text_pipeline.engagement import ENGAGEMENT
+    from text_pipeline.match import match_sounds, sounds_of
+
+    songs = charts[["title", "artist"]].drop_duplicates(ignore_index=True)
+    songs.insert(0, "track_id", np.arange(len(songs), dtype=np.int64))
+    per_sound = videos.groupBy("music_id").agg(
+        F.count("*").alias("videos"), F.sum("play_count").alias("plays"),
+        F.sum("like_count").alias("likes"), F.sum("comment_count").alias("comments"),
+        F.sum("share_count").alias("shares"), F.sum(F.expr(ENGAGEMENT)).alias("engagement"))
+    matches, matrices = match_sounds(spark, sounds_of(videos), songs, models, threshold)
+    try:
+        found = (matches.select("song_id", F.col("tiktok_music_id").alias("music_id"))
+                 .join(per_sound, "music_id").toPandas())
+    finally:
+        matrices.destroy()
+    found = found.fillna(0).sort_values(["song_id", "videos", "music_id"], ascending=[True, False, True])
+    totals = found.groupby("song_id").agg(
+        sounds=("music_id", "size"), **{c: (c, "sum") for c in TOTALS if c != "sounds"},
+        music_ids=("music_id", list))
+    entries = (charts.merge(songs, on=["title", "artist"])
+               .merge(totals, left_on="track_id", right_index=True, how="left"))
+    entries[list(TOTALS)] = entries[list(TOTALS)].fillna(0).astype("int64")
+    entries["music_ids"] = [m if isinstance(m, list) else [] for m in entries["music_ids"]]
+    return entries[list(ENTRY_COLUMNS)].sort_values(["chart", "position"], ignore_index=True)
+
+
+def to_csv(entries: pd.DataFrame) -> str:
+    """The overlap report as CSV, one row per entry; the matched sounds separated by spaces."""
+    out = entries[list(ENTRY_COLUMNS)].copy()
+    out["music_ids"] = [" ".join(m) for m in out["music_ids"]]
+    return out.to_csv(index=False, lineterminator="\n")
+
+
+def report(entries: pd.DataFrame) -> list[str]:
+    """Per chart: how many of its songs TikTok uses, then those songs by position."""
+    lines = []
+    for chart, rows in entries.groupby("chart", sort=True):
+        used = rows[rows["videos"] > 0]
+        kind = "top 200" if rows["kind"].iloc[0] == "top200" else "viral 50"
+        lines.append(f"{chart} ({kind}): {len(used)} of {len(rows)} songs used on TikTok, "
+                     f"in {used['videos'].sum():,} videos")
+        if len(used):
+            lines.append(f"  {'pos':>4}  {'videos':>8}  {'engagement':>14}  title - artist")
+        for r in used.itertuples():
+            lines.append(f"  {r.position:>4}  {r.videos:>8,}  {r.engagement:>14,}  {r.title} - {r.artist}")
+    return lines
+
+
+def run(paths, matched: str | Path, *, threshold: float | None = None, csv_path: str | Path | None = None,
+        load: bool = False, master: str | None = None, spark=None, log=print) -> pd.DataFrame:
+    """Read the charts, compute their overlap with ``matched``'s TikTok videos, export and load it."""
+    from text_pipeline.match import DEFAULT_THRESHOLD, MatchError, load_models
+
+    threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+    if not 0.0 <= threshold <= 1.0:
+        raise MatchError(f"--threshold must be in [0, 1], got {threshold}")
+    charts = read_charts(paths)
+    matched = Path(matched)
+    if not (matched / "tiktok").exists():
+        raise MatchError(f"{matched}/tiktok does not exist: give the folder "
+                         "python -m text_pipeline.match wrote (its --out)")
+    started = time.perf_counter()
+    log(f"[charts] {len(charts):,} entries in {charts['chart'].nunique()} chart(s); "
+        f"matching them against the TikTok sounds in {matched}/tiktok")
+    if spark is None:
+        from batch.spark import get_spark
+
+        spark = get_spark("charts", master)
+    from pyspark.errors import AnalysisException
+
+    models = load_models(matched / "model")
+    try:
+        videos = spark.read.parquet(str(matched / "tiktok"))
+    except AnalysisException as e:  # empty, or not parquet
+        raise MatchError(f"cannot read the TikTok videos in {matched}/tiktok: {str(e).splitlines()[0]}") from None
+    entries = overlap(spark, charts, videos, models, threshold=threshold)
+    log(f"[charts] matched in {time.perf_counter() - started:.1f} s")
+    if csv_path:
+        csv_path = Path(csv_path)
+        partial = csv_path.with_name(f".{csv_path.name}.partial")
+        partial.write_text(to_csv(entries))
+        os.replace(partial, csv_path)  # a reader never sees half a file
+        log(f"[charts] wrote {csv_path}")
+    if load:
+        from batch import db
+        from batch.load import load_charts
+
+        conn = db.connect()
+        try:
+            db.migrate(conn)
+            log(f"[charts] {load_charts(conn, entries).line()}")
+        finally:
+            conn.close()
+    return entries
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from text_pipeline.match import DEFAULT_THRESHOLD
+
+    parser = argparse.ArgumentParser(
+        prog="python -m text_pipeline.charts",
+        description="Which songs of Spotify chart exports (top 200 or viral 50) are used on "
+        "TikTok: each chart song is matched to the TikTok sounds with the catalogue's matcher, "
+        "and gets their videos' count and engagement (plays + 2 likes + 3 comments + 4 shares).",
+    )
+    parser.add_argument("charts", nargs="+", metavar="CHART.csv", help="Spotify chart exports")
+    parser.add_argument("--matched", required=True, metavar="DIR",
+                        help="the folder python -m text_pipeline.match wrote: its tiktok/ videos "
+                        "and model/ (batch.reprocess: WORK/tiktok)")
+    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
+                        help=f"lowest total score that counts as the same song (default {DEFAULT_THRESHOLD})")
+    parser.add_argument("--csv", dest="csv_path", metavar="FILE", help="write the report, every entry, as CSV")
+    parser.add_argument("--load", action="store_true",
+                        help="load the report into the store (DATABASE_URL, else the embedded "
+                        "PostgreSQL) for the web app's /charts page; each chart is replaced whole")
+    parser.add_argument("--master", help="Spark master URL, e.g. spark://host:7077 (default: local[*])")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from batch.db import StoreError
+    from batch.load import LoadError
+    from text_pipeline.match import MatchError
+
+    try:
+        entries = run(args.charts, args.matched, threshold=args.threshold, csv_path=args.csv_path,
+                      load=args.load, master=args.master)
+    except (ChartError, MatchError, StoreError, LoadError, OSError) as e:
+        print(f"charts: error: {e}", file=sys.stderr)
+        return 2
+    print("\n".join(report(entries)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

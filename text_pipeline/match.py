@@ -215,6 +215,16 @@ def fitted_models(spark, catalogue, model_dir: Path, log=print):
     return models
 
 
+def load_models(model_dir: Path):
+    """The title and artist models that :func:`fitted_models` saved in ``model_dir``."""
+    from pyspark.ml import PipelineModel
+
+    model_dir = Path(model_dir)
+    if not (model_dir / "catalogue.sha256").exists():
+        raise MatchError(f"{model_dir} holds no TF-IDF models: run python -m text_pipeline.match first")
+    return tuple(PipelineModel.load(str(model_dir / f)) for f in ("title", "artist"))
+
+
 def catalogue_fingerprint(catalogue: pd.DataFrame) -> str:
     return hashlib.sha256(pd.util.hash_pandas_object(catalogue, index=False).values.tobytes()).hexdigest()
 
@@ -278,13 +288,43 @@ def best_matches(q_title, q_artist, c_title, c_artist, track_ids, threshold: flo
     return out[out["total_score"] >= threshold].reset_index(drop=True)
 
 
+def sounds_of(videos):
+    """One row per TikTok sound: music_id, song_title, artist_name, is_original."""
+    from pyspark.sql import functions as F
+
+    return (videos.groupBy("music_id")
+            .agg(F.min("song_title").alias("song_title"), F.min("artist_name").alias("artist_name"),
+                 F.max("is_original").alias("is_original")))
+
+
+def match_sounds(spark, sounds, songs: pd.DataFrame, models, threshold: float):
+    """Each sound's best song in ``songs`` (track_id, title, artist), where it clears ``threshold``.
+
+    The one matcher: original sounds and sounds without a title are skipped, both sides
+    go through the one normaliser and the same TF-IDF ``models``, and each batch of
+    sounds is scored on the executors against the broadcast song matrices. Returns the
+    matches (song_id, tiktok_music_id, title_score, artist_score, total_score), still
+    lazy, and the broadcast, which the caller destroys once the matches are written.
+    """
+    from pyspark.sql import functions as F
+
+    to_score = with_normalised_text(sounds, "song_title", "artist_name").filter(
+        ~_original_sound("song_title", "is_original") & (F.col("title_norm") != ""))
+    matrices = spark.sparkContext.broadcast(catalogue_matrices(spark, songs, models))
+    matches = vectorise(to_score, models).select("music_id", "title_vec", "artist_vec").mapInPandas(
+        lambda it: _score_batches(it, matrices, threshold),
+        "song_id long, tiktok_music_id string, title_score double, "
+        "artist_score double, total_score double")
+    return matches, matrices
+
+
 def _score_batches(batches, catalogue, threshold):
     track_ids, c_title, c_artist = catalogue.value
     for batch in batches:
         found = best_matches(_csr(batch["title_vec"]), _csr(batch["artist_vec"]), c_title,
                              c_artist, track_ids, threshold)
         yield pd.DataFrame({
-            "fma_track_id": found["fma_track_id"].astype("int64"),
+            "song_id": found["fma_track_id"].astype("int64"),
             "tiktok_music_id": batch["music_id"].to_numpy()[found["row"].to_numpy(int)],
             "title_score": found["title_score"], "artist_score": found["artist_score"],
             "total_score": found["total_score"],
@@ -365,8 +405,6 @@ def _process(spark, catalogue, files, out, staging, summary, *, incremental, thr
     Fills in ``summary``; returns the cached sounds frame and the broadcast catalogue,
     for the caller to release.
     """
-    from pyspark.sql import functions as F
-
     from text_pipeline.parse import VIDEO_COLUMNS, parse, rejects_of, videos_of
 
     started = time.perf_counter()
@@ -388,22 +426,15 @@ def _process(spark, catalogue, files, out, staging, summary, *, incremental, thr
     log(f"[match] parsed {summary.records:,} records: {videos.count():,} videos in all, "
         f"{summary.rejected:,} rejected ({time.perf_counter() - started:.0f} s)")
 
-    sounds = (videos.groupBy("music_id")
-              .agg(F.min("song_title").alias("song_title"), F.min("artist_name").alias("artist_name"),
-                   F.max("is_original").alias("is_original")))
+    sounds = sounds_of(videos)
     summary.sounds = sounds.count()
     if old_sounds is not None:
         sounds = sounds.join(old_sounds, "music_id", "left_anti")  # score only sounds not seen before
     sounds = sounds.cache()
-    to_score = with_normalised_text(sounds, "song_title", "artist_name").filter(
-        ~_original_sound("song_title", "is_original") & (F.col("title_norm") != ""))
     models = fitted_models(spark, catalogue, out / "model", log=log)
-    matrices = spark.sparkContext.broadcast(catalogue_matrices(spark, catalogue, models))
     log(f"[match] matching {sounds.count():,} new unique sounds against {len(catalogue):,} songs")
-    matches = vectorise(to_score, models).select("music_id", "title_vec", "artist_vec").mapInPandas(
-        lambda it: _score_batches(it, matrices, threshold),
-        "fma_track_id long, tiktok_music_id string, title_score double, "
-        "artist_score double, total_score double")
+    matches, matrices = match_sounds(spark, sounds, catalogue, models, threshold)
+    matches = matches.withColumnRenamed("song_id", "fma_track_id")
     if incremental:
         matches = matches.unionByName(spark.read.parquet(str(out / "matches")))
     matches.orderBy("tiktok_music_id").coalesce(1).write.parquet(str(staging / "matches"))

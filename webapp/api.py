@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from webapp import hashtags, similar
+from webapp import charts, hashtags, similar
 from webapp.db import get_db
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -25,6 +25,7 @@ def search():
                "window": [round(query.window[0], 3), round(query.window[1], 3)], "genre": genre, "k": k},
         results=results,
         hashtags=[{"tag": t, "videos": n} for t, n in similar.hashtag_summary(results)],
+        popularity=similar.popularity(conn, query),
     )
 
 
@@ -50,6 +51,19 @@ def hashtag_suggestions():
                                         videos_per=current_app.config["VIDEOS_PER_SONG"]))
 
 
+@bp.get("/charts")
+def chart_list():
+    """The loaded Spotify charts."""
+    return jsonify(charts=charts.list_charts(get_db()))
+
+
+@bp.get("/charts/<name>")
+def chart(name: str):
+    """One chart's entries with their TikTok videos and engagement, and a summary."""
+    entries = charts.chart_entries(get_db(), name)
+    return jsonify(summary=charts.summary(entries), entries=charts.as_json(entries))
+
+
 @bp.get("/openapi.json")
 def openapi():
     """This API, described in OpenAPI 3.1."""
@@ -70,7 +84,8 @@ def openapi():
                     }}}}},
                 "responses": {
                     "200": {"description": "the query and its results, each with track id, title, "
-                            "artist, genre, score and TikTok uses"},
+                            "artist, genre, score and TikTok uses; and, once trained, the popularity "
+                            "predicted from the audio (value, 80 % range low-high, cross-validated r2)"},
                     "400": problem("missing file, unknown genre or bad k"),
                     "413": problem("file too large"), "415": problem("unsupported file type"),
                     "422": problem("corrupt, undecodable or too short audio"),
@@ -94,6 +109,18 @@ def openapi():
                 ],
                 "responses": {"200": {"description": "sounds and songs, best first, each with its videos"},
                               "400": problem("no hashtag, too many, or a malformed one"),
+                              "503": problem("the store is unavailable")}}},
+            "/api/charts": {"get": {
+                "summary": "The loaded Spotify charts, with how many of their songs TikTok uses",
+                "responses": {"200": {"description": "charts with kind, entries, used and videos"},
+                              "503": problem("the store is unavailable")}}},
+            "/api/charts/{name}": {"get": {
+                "summary": "A chart's entries with the TikTok sounds matched to each, their videos and "
+                           "engagement, and the rank correlation of position and engagement",
+                "parameters": [{"name": "name", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "summary and entries by position"},
+                              "404": problem("no such chart loaded"),
                               "503": problem("the store is unavailable")}}},
             "/api/openapi.json": {"get": {"summary": "This description",
                                           "responses": {"200": {"description": "OpenAPI 3.1"}}}},

@@ -2,7 +2,7 @@
 
 A sound's score is the engagement of its videos that carry any of the hashtags, summed
 over those videos: plays + 2 x likes + 3 x comments + 4 x shares per video
-(:data:`webapp.similar.ENGAGEMENT`). Videos that share a sound count together, so a
+(:data:`text_pipeline.engagement.ENGAGEMENT`). Videos that share a sound count together, so a
 sound used by many modest videos can outrank one viral video. A catalogue song's score
 sums the videos of every sound matched to it.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
+from text_pipeline.engagement import ENGAGEMENT
 from webapp.errors import AppError
-from webapp.similar import ENGAGEMENT
 
 MAX_TAGS = 10
 _SPLIT = re.compile(r"[\s,#]+")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 
-from flask import Blueprint, current_app, redirect, render_template, request, send_file
+from flask import Blueprint, Response, current_app, redirect, render_template, request, send_file
 
-from webapp import hashtags, similar
+from text_pipeline.charts import to_csv
+from webapp import charts, hashtags, similar
 from webapp.db import get_db
 from webapp.errors import AppError
 
@@ -28,7 +29,8 @@ def search():
     results = similar.similar_songs(conn, query, genre=genre, k=current_app.config["RESULTS"],
                                     videos_per_song=current_app.config["VIDEOS_PER_SONG"])
     return render_template("results.html", query=query, genre=genre, results=results,
-                           hashtags=similar.hashtag_summary(results), groups=list(similar.GROUPS))
+                           hashtags=similar.hashtag_summary(results), groups=list(similar.GROUPS),
+                           popularity=similar.popularity(conn, query))
 
 
 @bp.get("/hashtags")
@@ -40,6 +42,31 @@ def hashtag_suggestions():
     found = hashtags.suggestions(get_db(), hashtags.parse_tags(raw), limit=current_app.config["RESULTS"],
                                  videos_per=current_app.config["VIDEOS_PER_SONG"])
     return render_template("hashtags.html", found=found, raw=raw)
+
+
+@bp.get("/charts")
+def chart_list():
+    """The loaded Spotify charts, with how many of their songs TikTok uses."""
+    return render_template("charts.html", charts=charts.list_charts(get_db()))
+
+
+@bp.get("/charts/<name>")
+def chart(name: str):
+    """One chart: chart position against TikTok engagement, and every entry."""
+    entries = charts.chart_entries(get_db(), name)
+    return render_template("chart.html", summary=charts.summary(entries), plot=charts.plot(entries),
+                           entries=charts.as_json(entries))
+
+
+@bp.get("/charts/<name>.csv")
+def chart_csv(name: str):
+    """One chart's overlap as CSV, the same columns as the command line's --csv."""
+    return Response(to_csv(charts.chart_entries(get_db(), name)), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{_safe_name(name)}.csv"'})
+
+
+def _safe_name(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "chart"
 
 
 @bp.get("/audio/<int:track_id>")

@@ -15,11 +15,10 @@ from batch import search
 from batch.audio import AudioError
 from batch.features import FEATURE_NAMES, vectorize
 from batch.load import embed
+from text_pipeline.engagement import ENGAGEMENT
 from webapp.errors import AppError
 
 UPLOAD_TYPES = (".mp3", ".wav", ".ogg", ".flac")
-ENGAGEMENT = "play_count + 2 * like_count + 3 * comment_count + 4 * share_count"
-"""How TikTok videos are ranked: plays + 2 x likes + 3 x comments + 4 x shares."""
 
 GROUPS = {
     "timbre": ("mfcc_",),
@@ -138,6 +137,23 @@ def tiktok_uses(conn, track_ids: list[int], per_track: int) -> dict[int, list[di
             video = dict(zip(columns, row))
             uses.setdefault(video.pop("track_id"), []).append(video)
     return uses
+
+
+def popularity(conn, query: Query) -> list[dict]:
+    """What the stored popularity models predict for the upload: a range per target, with its caveat.
+
+    Empty until ``python -m batch.popularity --load`` has trained them.
+    """
+    from batch.popularity import BARELY, TARGETS, predict, stored_models
+
+    found = []
+    for target, model in sorted(stored_models(conn).items()):
+        p = predict(model, query.features)
+        found.append({"target": target, "label": TARGETS[target],
+                      **{k: round(v) for k, v in p.items()},
+                      "r2": round(model["r2"], 3), "baseline_r2": round(model["baseline_r2"], 3),
+                      "songs": model["songs"], "folds": model["folds"], "barely": model["r2"] < BARELY})
+    return found
 
 
 def hashtag_summary(results: list[dict], top: int = 15) -> list[tuple[str, int]]:
