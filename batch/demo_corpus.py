@@ -104,6 +104,7 @@ def write_corpus(out: Path, *, n_tracks: int = 400, n_videos: int = 0, seed: int
     write_tracks_csv(out / "fma_metadata" / "tracks.csv", rows)
     if n_videos:
         write_tiktok(out / "tiktok", rows, n_videos=n_videos, seed=seed)
+        write_chart(out / "charts" / "demo-top200.csv", seed=seed)
     (out / ".complete").write_text(f"{n_tracks} tracks, {n_videos} videos, seed {seed}\n")
     return rows
 
@@ -175,7 +176,8 @@ def write_tiktok(folder: Path, rows: list[dict], *, n_videos: int, seed: int = 0
     A quarter of the catalogue songs are used on TikTok, each through one or two sounds
     with TikTok's noise; original sounds, popular songs that are not in FMA, and covers
     (a catalogue title by another artist) are mixed in. Videos follow a Zipf law over the
-    sounds. ``truth.csv`` beside the dump names the catalogue track of each sound.
+    sounds. ``truth.csv`` beside the dump names the catalogue track of each sound, and
+    ``popular.csv`` the popular song (clean title and artist) of each sound that is one.
     """
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
@@ -188,7 +190,9 @@ def write_tiktok(folder: Path, rows: list[dict], *, n_videos: int, seed: int = 0
     for _ in range(max(1, len(sounds))):
         user = f"user{rng.randrange(10**6)}"
         sounds.append((rng.choice(ORIGINALS).format(user), user, rng.random() < 0.5, None))
+    hits = {}  # sound index -> the popular song (title, artist) it is
     for song in popular.sample(n=min(len(popular), max(1, len(sounds) // 3)), random_state=seed).itertuples():
+        hits[len(sounds)] = (song.title, song.artist)
         sounds.append((noisy_title(song.title, rng), song.artist, False, None))
     for row in rng.sample(rows, k=max(1, len(rows) // 20)):
         sounds.append((row["title"], rng.choice(popular["artist"].tolist()), False, None))
@@ -207,6 +211,10 @@ def write_tiktok(folder: Path, rows: list[dict], *, n_videos: int, seed: int = 0
         w = csv.writer(f)
         w.writerow(["music_id", "song_title", "artist_name", "track_id"])
         w.writerows((i, t, a, tid if tid is not None else "") for i, (t, a, _, tid) in zip(ids, sounds))
+    with open(folder.parent / f"{path.stem}-popular.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["music_id", "title", "artist"])
+        w.writerows((ids[i], title, artist) for i, (title, artist) in sorted(hits.items()))
     return path
 
 
@@ -232,6 +240,26 @@ def _video_record(i: int, music_id: str, sound, rng: random.Random, seed: int) -
             "music": {"id": music_id, "title": title, "authorName": artist, "original": original},
             "author": {"uniqueId": author}, "stats": counts,
             "challenges": [{"title": t} for t in tags]}
+
+
+def write_chart(path: str | Path, *, seed: int = 0, size: int = 200) -> Path:
+    """A Spotify top-200 export (with its note line) of popular songs, some of which the dump uses.
+
+    The dump uses about a third of :data:`POPULAR_CSV`'s songs, drawn independently, so
+    some chart songs are on TikTok and most are not, at every position.
+    """
+    popular = pd.read_csv(POPULAR_CSV).sample(frac=1.0, random_state=seed + 1).head(size)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        f.write(',,,"Note that these figures are generated using a formula that protects against '
+                'any artificial inflation of streams.",\n')
+        w = csv.writer(f)
+        w.writerow(["Position", "Track Name", "Artist", "Streams", "URL"])
+        for position, song in enumerate(popular.itertuples(), start=1):
+            w.writerow([position, song.title, song.artist, int(2_500_000 / position ** 0.6),
+                        f"https://open.spotify.com/track/demo{seed:02d}{position:03d}"])
+    return path
 
 
 def write_tracks_csv(path: Path, rows: list[dict]) -> None:
@@ -334,7 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m batch.demo_corpus",
         description="Write an FMA-shaped demo corpus: DIR/fma_audio/000/000002.mp3 ..., "
         "DIR/fma_metadata/{tracks,genres}.csv (real FMA titles, artists and genres) and "
-        "DIR/tiktok/dump-0001.ndjson (with DIR/dump-0001-truth.csv). Deterministic for a given --seed.",
+        "DIR/tiktok/dump-0001.ndjson (with DIR/dump-0001-truth.csv) and a Spotify top-200 export "
+        "DIR/charts/demo-top200.csv. Deterministic for a given --seed.",
     )
     parser.add_argument("--out", required=True, help="folder to write the corpus into")
     parser.add_argument("--tracks", type=int, default=400, help="number of clips (default 400)")

@@ -171,7 +171,7 @@ def test_the_results_page_shows_the_stored_prediction_as_a_range_with_its_caveat
     root = tmp_path / "web"
     write_catalogue(root, n_tracks=8)
     barely = Evaluation(target="tiktok_plays", songs=300, folds=5, r2=0.02, mae=0.9, baseline_r2=-0.01,
-                        baseline_mae=0.92, fold_r2=[0.02] * 5, intercept=3.0,
+                        baseline_mae=0.92, fold_r2=[0.02] * 5, reg_param=10.0, intercept=3.0,
                         coefficients=[0.0] * N_FEATURES, residual_low=-1.0, residual_high=1.0)
     with throwaway_database(store_url, "popularity") as url:
         conn = db.connect(url)
