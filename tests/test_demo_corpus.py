@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import json
 
-from batch.demo_corpus import TITLES_CSV, write_corpus
+from batch.demo_corpus import POPULAR_CSV, TITLES_CSV, write_corpus
 from batch.metadata import read_genres, read_tracks
+from text_pipeline.charts import read_chart
 
 
 def files(root):
@@ -37,3 +38,13 @@ def test_fma_shape_with_real_rows_and_both_tiktok_shapes(tmp_path):
     with open(tmp_path / "dump-0001-truth.csv", newline="") as f:
         truth = list(csv.DictReader(f))
     assert any(t["track_id"] for t in truth) and any(not t["track_id"] for t in truth)
+    # The chart reads as a Spotify top-200 export, and the dump's popular sounds are labelled.
+    chart = read_chart(tmp_path / "charts" / "demo-top200.csv")
+    assert list(chart["position"]) == list(range(1, 201)) and set(chart["kind"]) == {"top200"}
+    assert chart["streams"].is_monotonic_decreasing
+    with open(tmp_path / "dump-0001-popular.csv", newline="") as f:
+        popular = list(csv.DictReader(f))
+    with open(POPULAR_CSV, newline="") as f:
+        songs = {(r["title"], r["artist"]) for r in csv.DictReader(f)}
+    assert popular and all((p["title"], p["artist"]) in songs for p in popular)
+    assert {p["music_id"] for p in popular} <= {t["music_id"] for t in truth}
