@@ -200,6 +200,16 @@ def _read_parquet(path, columns) -> pa.Table:
     return dataset.to_table(columns=list(columns))  # only what is loaded is read
 
 
+def into_store(load, *args, **kwargs) -> LoadResult:
+    """Run ``load(conn, *args, **kwargs)`` on the store (DATABASE_URL, else embedded), migrated first."""
+    conn = db.connect()
+    try:
+        db.migrate(conn)
+        return load(conn, *args, **kwargs)
+    finally:
+        conn.close()
+
+
 # --- chart overlap ---------------------------------------------------------------------------
 
 
@@ -415,15 +425,10 @@ def main(argv: list[str] | None = None) -> int:
     tik.add_argument("--matches", help="parquet of matches (fma_track_id, tiktok_music_id, scores)")
     args = parser.parse_args(argv)
     try:
-        conn = db.connect()
-        try:
-            db.migrate(conn)
-            if args.dataset == "catalogue":
-                result = load_catalogue(conn, args.out, genres_csv=args.genres)
-            else:
-                result = load_tiktok(conn, args.videos, matches=args.matches)
-        finally:
-            conn.close()
+        if args.dataset == "catalogue":
+            result = into_store(load_catalogue, args.out, genres_csv=args.genres)
+        else:
+            result = into_store(load_tiktok, args.videos, matches=args.matches)
     except (db.StoreError, LoadError) as e:
         print(f"load: error: {e}", file=sys.stderr)
         return 2

@@ -243,15 +243,9 @@ def run(features, matched=None, *, folds: int = 5, seed: int = 7, load: bool = F
         Path(report).write_text(json.dumps([asdict(e) for e in evaluations], indent=1))
         log(f"[popularity] wrote {report}")
     if load:
-        from batch import db
-        from batch.load import load_popularity
+        from batch.load import into_store, load_popularity
 
-        conn = db.connect()
-        try:
-            db.migrate(conn)
-            log(f"[popularity] {load_popularity(conn, evaluations).line()}")
-        finally:
-            conn.close()
+        log(f"[popularity] {into_store(load_popularity, evaluations).line()}")
     return evaluations
 
 

@@ -209,15 +209,9 @@ def run(paths, matched: str | Path, *, threshold: float | None = None, csv_path:
         os.replace(partial, csv_path)  # a reader never sees half a file
         log(f"[charts] wrote {csv_path}")
     if load:
-        from batch import db
-        from batch.load import load_charts
+        from batch.load import into_store, load_charts
 
-        conn = db.connect()
-        try:
-            db.migrate(conn)
-            log(f"[charts] {load_charts(conn, entries).line()}")
-        finally:
-            conn.close()
+        log(f"[charts] {into_store(load_charts, entries).line()}")
     return entries
 
 
