@@ -22,7 +22,7 @@ $(STAMP): requirements.txt
 	$(VENV)/bin/pip install --quiet -r requirements.txt
 	@touch $@
 
-system-deps: ## Install Java 17+ (Spark), fluidsynth (test music), PostgreSQL (a server without pgvector), chromium (browser test), node (Terraform format check)
+system-deps: ## Install Java 17+ (Spark), fluidsynth (test music), PostgreSQL (a server without pgvector), chromium (browser test), node (Terraform format check), ffmpeg and espeak-ng (TikTok-style edits of test music)
 	@missing=""; \
 	java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])' || missing="$$missing openjdk-17-jre-headless"; \
 	command -v fluidsynth >/dev/null || missing="$$missing fluidsynth"; \
@@ -30,6 +30,8 @@ system-deps: ## Install Java 17+ (Spark), fluidsynth (test music), PostgreSQL (a
 	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
+	command -v ffmpeg >/dev/null || missing="$$missing ffmpeg"; \
+	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing with apt:$$missing"; \
 		$(SUDO) apt-get update -qq && \

@@ -64,6 +64,7 @@ __all__ = [
     "STATISTICS",
     "feature_frames",
     "feature_vector",
+    "stft_magnitude",
     "vectorize",
 ]
 
@@ -182,7 +183,7 @@ def feature_vector(clip: Clip) -> np.ndarray:
     return summarize(feature_frames(clip.y, sr=clip.sr))
 
 
-def feature_frames(y: np.ndarray, *, sr: int) -> np.ndarray:
+def feature_frames(y: np.ndarray, *, sr: int, S: np.ndarray | None = None) -> np.ndarray:
     """Frame-wise features of mono ``y``.
 
     Parameters
@@ -192,24 +193,41 @@ def feature_frames(y: np.ndarray, *, sr: int) -> np.ndarray:
     sr : int
         Sample rate of ``y``; must be 22,050 Hz, the rate the filter banks are built for.
 
+    S : np.ndarray [shape=(t, 1 + n_fft/2)], optional
+        ``stft_magnitude(y, sr=sr)``, when the caller already has it (the audio
+        fingerprint shares it).
+
     Returns
     -------
     np.ndarray [shape=(35, t), dtype=float64]
         One row per feature row, in :data:`FEATURES` order; one column per STFT frame.
     """
+    y = _check_mono(y, sr)
+    # A multi-threaded BLAS sums in another order: one thread makes the vector
+    # bit-identical in the web app and on Spark executors (which run one thread).
+    with _blas().limit(limits=1, user_api="blas"):
+        return _frames(y, _stft_magnitude(y) if S is None else S)
+
+
+def stft_magnitude(y: np.ndarray, *, sr: int) -> np.ndarray:
+    """|STFT| of mono ``y`` as (frames, 1 + n_fft/2) float32: the one spectrogram of a clip.
+
+    n_fft 2048 and hop 512 at 22,050 Hz, centred with zero padding, periodic Hann
+    window, as ``librosa.stft``; frames are rows.
+    """
+    return _stft_magnitude(_check_mono(y, sr))
+
+
+def _check_mono(y: np.ndarray, sr: int) -> np.ndarray:
     if sr != SR:
         raise ValueError(f"sr={sr} Hz, but features are defined at {SR} Hz")
     y = np.ascontiguousarray(y, dtype=np.float32)
     if y.ndim != 1 or y.shape[0] < N_FFT // 2:
         raise AudioError(f"need at least {N_FFT // 2} mono samples, got shape {y.shape}")
-    # A multi-threaded BLAS sums in another order: one thread makes the vector
-    # bit-identical in the web app and on Spark executors (which run one thread).
-    with _blas().limit(limits=1, user_api="blas"):
-        return _frames(y)
+    return y
 
 
-def _frames(y: np.ndarray) -> np.ndarray:
-    S = _stft_magnitude(y)  # (t, freq), float32
+def _frames(y: np.ndarray, S: np.ndarray) -> np.ndarray:
     P = S * S  # power, as librosa's np.abs(stft) ** 2
 
     mel = np.empty((P.shape[0], N_MELS), dtype=np.float32)

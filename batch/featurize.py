@@ -8,8 +8,9 @@ the new dataset into place, so ``DIR`` always holds one consistent copy.
 
 Outputs, under ``DIR``:
 
-- ``vectors/``: track_id, genre_top, vector (245 float32), source_path, source_size,
-  source_version, computed_at; parquet partitioned by ``genre_top``.
+- ``vectors/``: track_id, genre_top, vector (245 float32), peak_t and peak_f (the clip's
+  reference peaks for audio identification, :mod:`batch.fingerprint`, from the same STFT),
+  source_path, source_size, source_version, computed_at; parquet partitioned by ``genre_top``.
 - ``errors/``: one row per file that could not be used: source_path, track_id, reason.
 - ``tracks/``: the metadata, one row per track, when ``--tracks`` is given.
 """
@@ -32,20 +33,22 @@ from batch.sources import AudioFile, Reader, list_audio
 from batch.spark import add_cluster_options
 
 VECTOR_COLUMNS = (
-    "track_id", "genre_top", "vector", "source_path", "source_size", "source_version",
-    "computed_at",
+    "track_id", "genre_top", "vector", "peak_t", "peak_f", "source_path", "source_size",
+    "source_version", "computed_at",
 )
 ERROR_COLUMNS = ("source_path", "track_id", "reason", "source_size", "source_version")
 ERROR_DTYPES = {"source_path": "object", "track_id": "Int64", "reason": "object",
                 "source_size": "int64", "source_version": "object"}
 KEY = ["source_path", "source_size", "source_version"]
 VECTOR_DDL = (
-    "track_id long, genre_top string, vector array<float>, source_path string, "
+    "track_id long, genre_top string, vector array<float>, peak_t array<smallint>, "
+    "peak_f array<float>, source_path string, "
     "source_size long, source_version string, computed_at timestamp"
 )
 RESULT_DDL = (
     "track_id long, source_path string, source_size long, source_version string, "
-    "vector array<float>, error string, computed_at timestamp"
+    "vector array<float>, peak_t array<smallint>, peak_f array<float>, error string, "
+    "computed_at timestamp"
 )
 
 
@@ -77,23 +80,29 @@ class Summary:
 
 def featurize_batches(batches, endpoint_url=None):
     """mapInPandas body: (track_id, source_path, ...) batches in, vectors or errors out."""
-    from batch.features import AudioError, vectorize
+    from batch.audio import AudioError
+    from batch.fingerprint import analyse
 
     reader = Reader(endpoint_url)
     for batch in batches:
-        vectors, errors = [], []
+        vectors, peak_t, peak_f, errors = [], [], [], []
         for path in batch["source_path"]:
+            vector = peaks = error = None
             try:
-                vectors.append(vectorize(reader.read(path)))
-                errors.append(None)
+                vector, peaks, _ = analyse(reader.read(path))
+                peaks = peaks.reference()
             except AudioError as e:
-                vectors.append(None)
-                errors.append(str(e))
+                error = str(e)
             except Exception as e:  # an unreadable object must not fail the job either
-                vectors.append(None)
-                errors.append(f"{type(e).__name__}: {e}")
+                error = f"{type(e).__name__}: {e}"
+            vectors.append(vector)
+            peak_t.append(None if peaks is None else peaks.t)
+            peak_f.append(None if peaks is None else peaks.lf)
+            errors.append(error)
         out = batch[["track_id", "source_path", "source_size", "source_version"]].copy()
         out["vector"] = vectors
+        out["peak_t"] = peak_t
+        out["peak_f"] = peak_f
         out["error"] = errors
         out["computed_at"] = pd.Timestamp.now(tz="UTC")
         yield out
@@ -228,7 +237,7 @@ def _write_vectors(spark, out, staging, kept, new_vectors, genre_of):
     swap_in(staging / "vectors", out / "vectors")
 
 
-def read_vectors(out: str | Path, columns: list[str] | None = None):
+def read_vectors(out: str | Path, columns: list[str] | None = None, *, schema_only: bool = False):
     """``out/vectors`` as an Arrow table, without Spark, sorted by track_id.
 
     ``genre_top`` comes from the partition folders as a plain string; tracks without
@@ -239,12 +248,16 @@ def read_vectors(out: str | Path, columns: list[str] | None = None):
 
     partitioning = ds.partitioning(pa.schema([("genre_top", pa.string())]), flavor="hive")
     dataset = ds.dataset(Path(out) / "vectors", format="parquet", partitioning=partitioning)
+    if schema_only:  # the column names, without reading any data
+        return dataset.schema.names
     return dataset.to_table(columns=columns).sort_by("track_id")
 
 
 def _read_previous(out: Path) -> pd.DataFrame:
     columns = ["source_path", "source_size", "source_version", "track_id", "genre_top"]
-    if not (out / "vectors").exists():
+    vectors = out / "vectors"
+    if not vectors.exists() or "peak_t" not in read_vectors(out, ["track_id"], schema_only=True):
+        # Nothing yet, or written before clips had peaks: every clip is featurized again.
         return pd.DataFrame(columns=columns).astype({"source_size": "int64", "track_id": "int64"})
     return read_vectors(out, columns).to_pandas()
 
