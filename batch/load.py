@@ -53,6 +53,10 @@ TRACK_TYPES = {"track_id": pa.int64(), "title": pa.string(), "artist": pa.string
                "duration": pa.int64()}
 """Columns of batch.featurize's tracks/ output, besides genres_all."""
 MATCH_COLUMNS = ("fma_track_id", "tiktok_music_id", "title_score", "artist_score", "total_score")
+"""Columns every matches output has; listening adds :data:`AUDIO_MATCH_COLUMNS`."""
+AUDIO_MATCH_COLUMNS = ("method", "audio_hashes", "audio_offset", "audio_speed")
+EMBED_SOUNDS = "UPDATE sound_vectors SET embedding = embed_features(features)"
+"""Search vectors for the sounds, with the catalogue's scaler (sql/008); run by both loads."""
 
 
 class LoadError(RuntimeError):
@@ -81,7 +85,9 @@ def load_catalogue(conn, out: str | Path, *, genres_csv: str | Path = DEFAULT_GE
     if not (out / "vectors").exists():
         raise LoadError(f"{out}/vectors does not exist: run batch.featurize first")
     genres = read_genres(genres_csv)
-    vectors = read_vectors(out, ["track_id", "genre_top", "vector", "source_path"])
+    columns = read_vectors(out, schema_only=True)
+    vectors = read_vectors(out, ["track_id", "genre_top", "vector", "source_path",
+                                 *(["peak_t", "peak_f"] if "peak_t" in columns else [])])
     tracks = _read_tracks(out, vectors)
 
     features = np.stack(vectors.column("vector").to_numpy(zero_copy_only=False)).astype(np.float32)
@@ -109,8 +115,34 @@ def load_catalogue(conn, out: str | Path, *, genres_csv: str | Path = DEFAULT_GE
             "genre_top": genre_key, "track_id": vectors.column("track_id"),
             "features": _pg_array(features, "{}"), "embedding": _pg_array(embedding, "[]"),
         }),
+        "track_fingerprints": fingerprint_rows(
+            vectors.column("track_id").to_pylist(),
+            *([vectors.column(c).to_pylist() for c in ("peak_t", "peak_f")] if "peak_t" in columns
+              else [[None] * len(vectors)] * 2), id_column="track_id"),
     }
-    return swap_in(conn, "catalogue", str(out), tables, version=catalogue_version(out))
+    return swap_in(conn, "catalogue", str(out), tables, version=catalogue_version(out),
+                   after=[EMBED_SOUNDS])
+
+
+def fingerprint_rows(ids, peak_t, peak_f, peak_rank=None, *, id_column: str) -> pa.Table:
+    """(hash, id, t) rows of every item's reference landmarks (:mod:`batch.fingerprint`)."""
+    from batch.fingerprint import Peaks, landmarks
+
+    hashes, items, times = [], [], []
+    ranks = peak_rank if peak_rank is not None else [None] * len(ids)
+    for item, t, f, r in zip(ids, peak_t, peak_f, ranks):
+        if t is None:
+            continue
+        peaks = Peaks(np.asarray(t, np.int16), np.asarray(f, np.float32),
+                      None if r is None else np.asarray(r, np.int8))
+        h, at = landmarks(peaks.reference())
+        hashes.append(h)
+        times.append(np.rint(at).astype(np.int16))
+        items.append(np.repeat(np.asarray([item]), h.shape[0]))
+    if not hashes:
+        return pa.table({"hash": pa.array([], pa.int32()), id_column: pa.array([]), "t": pa.array([], pa.int16())})
+    return pa.table({"hash": np.concatenate(hashes), id_column: np.concatenate(items),
+                     "t": np.concatenate(times)})
 
 
 def scaler_of(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -154,8 +186,10 @@ def _read_tracks(out: Path, vectors: pa.Table) -> pa.Table:
 # --- TikTok ----------------------------------------------------------------------------------
 
 
-def load_tiktok(conn, videos: str | Path, *, matches: str | Path | None = None) -> LoadResult:
-    """Load TikTok videos (and the sounds derived from them), and optionally the matches."""
+def load_tiktok(conn, videos: str | Path, *, matches: str | Path | None = None,
+                sounds: str | Path | None = None) -> LoadResult:
+    """Load TikTok videos (and the sounds derived from them), and optionally the matches and
+    the sounds' audio vectors and fingerprints (``text_pipeline.listen``'s ``sounds/``)."""
     table = _read_parquet(videos, VIDEO_COLUMNS)
     ids = table.column("video_id")
     if pc.count_distinct(ids).as_py() != len(ids):
@@ -171,14 +205,33 @@ def load_tiktok(conn, videos: str | Path, *, matches: str | Path | None = None) 
                count(*), coalesce(sum(play_count), 0)
         FROM {tiktok_videos} GROUP BY music_id"""}
     if matches is not None:
-        m = _read_parquet(matches, MATCH_COLUMNS)
+        m = _read_parquet(matches, MATCH_COLUMNS, optional=AUDIO_MATCH_COLUMNS)
+        n = len(m)
         tables["matches"] = pa.table({
             "music_id": m.column("tiktok_music_id"), "track_id": m.column("fma_track_id"),
             "title_score": m.column("title_score"), "artist_score": m.column("artist_score"),
             "total_score": m.column("total_score"),
+            "method": m.column("method") if "method" in m.column_names else pa.array(["title"] * n),
+            **{c: m.column(c) if c in m.column_names else pa.nulls(n, pa.float64())
+               for c in ("audio_hashes", "audio_offset", "audio_speed")},
         })
-    return swap_in(conn, "tiktok", str(videos), tables, derived=derived,
-                   version=tiktok_version(videos, matches))
+    after = []
+    if sounds is not None:
+        heard = _read_parquet(sounds, ("music_id", "vector", "duration", "peak_t", "peak_f", "peak_rank",
+                                       "error"))
+        heard = heard.filter(pc.is_null(heard.column("error")))
+        features = (np.stack(heard.column("vector").to_numpy(zero_copy_only=False)).astype(np.float32)
+                    if len(heard) else np.zeros((0, N_FEATURES), np.float32))
+        tables["sound_vectors"] = pa.table({
+            "music_id": heard.column("music_id"), "duration": heard.column("duration"),
+            "features": _pg_array(features, "{}") if len(heard) else pa.array([], pa.string()),
+        })
+        tables["sound_fingerprints"] = fingerprint_rows(
+            heard.column("music_id").to_pylist(), heard.column("peak_t").to_pylist(),
+            heard.column("peak_f").to_pylist(), heard.column("peak_rank").to_pylist(), id_column="music_id")
+        after.append(EMBED_SOUNDS)
+    return swap_in(conn, "tiktok", str(videos), tables, derived=derived, after=after,
+                   version=tiktok_version(videos, matches, sounds))
 
 
 def _title_buckets(titles: pa.ChunkedArray) -> pa.Array:
@@ -189,7 +242,7 @@ def _title_buckets(titles: pa.ChunkedArray) -> pa.Array:
     return pc.fill_null(pc.take(buckets, encoded.indices), "_")
 
 
-def _read_parquet(path, columns) -> pa.Table:
+def _read_parquet(path, columns, *, optional=()) -> pa.Table:
     try:
         dataset = ds.dataset(path, format="parquet")
     except (FileNotFoundError, pa.ArrowInvalid) as e:
@@ -197,7 +250,8 @@ def _read_parquet(path, columns) -> pa.Table:
     missing = [c for c in columns if c not in dataset.schema.names]
     if missing:
         raise LoadError(f"{path}: missing columns {missing}")
-    return dataset.to_table(columns=list(columns))  # only what is loaded is read
+    present = [c for c in optional if c in dataset.schema.names]
+    return dataset.to_table(columns=[*columns, *present])  # only what is loaded is read
 
 
 def into_store(load, *args, **kwargs) -> LoadResult:
@@ -249,13 +303,14 @@ def load_popularity(conn, evaluations) -> LoadResult:
 
 def swap_in(conn, dataset: str, source: str, tables: dict[str, pa.Table], *,
             derived: dict[str, str] | None = None, version: str | None = None,
-            scope: dict[str, tuple[str, list]] | None = None) -> LoadResult:
+            scope: dict[str, tuple[str, list]] | None = None, after: list[str] = ()) -> LoadResult:
     """COPY each table into staging, then replace the targets in one transaction.
 
     ``derived`` maps more target tables to a SELECT over staging tables (named in
     braces), evaluated inside the same transaction. ``version`` (see
     :func:`output_version`) is recorded with the run in ``load_runs``. ``scope`` maps a
     table to (column, values): only its rows with those values are replaced, the rest stay.
+    ``after`` statements run last, in the same transaction.
     """
     started = time.perf_counter()
     run_id = _start_run(conn, dataset, source, version)
@@ -285,6 +340,8 @@ def swap_in(conn, dataset: str, source: str, tables: dict[str, pa.Table], *,
                 cur.execute(f"TRUNCATE {name}")
                 cur.execute(f"INSERT INTO {name} " + select.format(**staging))
                 rows[name] = cur.rowcount
+            for statement in after:
+                cur.execute(statement)
             # Fresh statistics, or the planner skips the new indexes; a 3,000-row sample
             # per table is plenty for the app's lookups and 10x cheaper than the default.
             cur.execute("SET LOCAL default_statistics_target = 10")
@@ -362,9 +419,10 @@ def catalogue_version(out: str | Path) -> str:
     return output_version(Path(out) / "vectors", Path(out) / "tracks")
 
 
-def tiktok_version(videos: str | Path, matches: str | Path | None = None) -> str:
-    """The version of what :func:`load_tiktok` loads from ``videos`` and ``matches``."""
-    return output_version(*[Path(p) for p in (videos, matches) if p])
+def tiktok_version(videos: str | Path, matches: str | Path | None = None,
+                   sounds: str | Path | None = None) -> str:
+    """The version of what :func:`load_tiktok` loads from ``videos``, ``matches`` and ``sounds``."""
+    return output_version(*[Path(p) for p in (videos, matches, sounds) if p])
 
 
 def loaded_version(conn, dataset: str) -> str | None:

@@ -3,7 +3,8 @@
 1. **Metadata**: read and check ``tracks.csv`` and ``genres.csv``.
 2. **Audio**: featurize new and changed clips (:mod:`batch.featurize`, incremental).
 3. **TikTok**: parse new dump files and match new sounds (:mod:`text_pipeline.match`,
-   incremental).
+   incremental); with ``--sound-audio``, also fetch or read the sounds' audio and
+   identify the catalogue songs inside them (:mod:`text_pipeline.listen`).
 4. **Store**: load the catalogue and the TikTok data into PostgreSQL, each in one
    transaction, when their outputs changed or the store does not hold them.
 
@@ -23,6 +24,7 @@ from pathlib import Path
 from batch import db, featurize, load, sources
 from batch import metadata as md
 from batch.spark import add_cluster_options
+from text_pipeline.match import add_listen_options
 
 
 class Progress:
@@ -38,7 +40,8 @@ class Progress:
 
 def run(fma_metadata: str | Path, audio: str, tiktok: str | list[str], work: str | Path, *,
         master: str | None = None, endpoint_url: str | None = None, database_url: str | None = None,
-        spark=None, out=print) -> dict:
+        sound_audio: str | None = None, sound_store: str | None = None,
+        allow_private_urls: bool = False, spark=None, out=print) -> dict:
     """Run the four steps; return each step's summary."""
     from text_pipeline import match
 
@@ -69,7 +72,8 @@ def run(fma_metadata: str | Path, audio: str, tiktok: str | list[str], work: str
     progress(f"step 3/4 TikTok: parsing new dumps and matching new sounds from {tiktok}")
     matched = match.run(str(tracks), tiktok, work / "tiktok", genres=str(genres), master=master,
                         endpoint_url=endpoint_url, spark=spark, catalogue=catalogue,
-                        log=lambda m: progress(f"  {m}"))
+                        sound_audio=sound_audio, features=work / "features", sound_store=sound_store,
+                        allow_private_urls=allow_private_urls, log=lambda m: progress(f"  {m}"))
     results["tiktok"] = matched.line() if matched.written else "no new dump files"
     progress(f"  {results['tiktok']}")
 
@@ -99,9 +103,11 @@ def _load(conn, work: Path, progress) -> str:
             done.append("catalogue")
     if (tiktok / "tiktok").exists():
         videos = ds.dataset(tiktok / "tiktok", format="parquet").count_rows()
-        if (load.loaded_version(conn, "tiktok") != load.tiktok_version(tiktok / "tiktok", tiktok / "matches")
+        sounds = tiktok / "sounds" if (tiktok / "sounds").exists() else None
+        if (load.loaded_version(conn, "tiktok") != load.tiktok_version(tiktok / "tiktok", tiktok / "matches",
+                                                                        sounds)
                 or _count(conn, "tiktok_videos") != videos):
-            result = load.load_tiktok(conn, tiktok / "tiktok", matches=tiktok / "matches")
+            result = load.load_tiktok(conn, tiktok / "tiktok", matches=tiktok / "matches", sounds=sounds)
             progress(f"  {result.line()}")
             done.append("TikTok")
     if not done:
@@ -131,18 +137,21 @@ def build_parser() -> argparse.ArgumentParser:
                         help="TikTok ndjson files, folders or s3:// prefixes (plain, .gz or .bz2)")
     parser.add_argument("--work", required=True,
                         help="folder for the outputs: features/ and tiktok/ (kept between runs)")
+    add_listen_options(parser)
     add_cluster_options(parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from text_pipeline.listen import ListenError
     from text_pipeline.match import MatchError
 
     try:
         run(args.fma_metadata, args.audio, args.tiktok, args.work, master=args.master,
-            endpoint_url=args.endpoint_url)
-    except (md.MetadataError, MatchError, FileNotFoundError, NotADirectoryError,
+            endpoint_url=args.endpoint_url, sound_audio=args.sound_audio, sound_store=args.sound_store,
+            allow_private_urls=args.allow_private_urls)
+    except (md.MetadataError, MatchError, ListenError, FileNotFoundError, NotADirectoryError,
             featurize.FeaturizeError, db.StoreError, load.LoadError) as e:
         print(f"reprocess: error: {e}", file=sys.stderr)
         return 2

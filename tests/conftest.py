@@ -99,7 +99,8 @@ def store(store_url):
     db.migrate(conn)
     with conn.cursor() as cur:
         cur.execute("TRUNCATE genres, tracks, feature_scaler, track_vectors, tiktok_videos, "
-                    "tiktok_sounds, matches, chart_entries, load_runs")
+                    "tiktok_sounds, matches, chart_entries, load_runs, sound_vectors, track_fingerprints, "
+                    "sound_fingerprints")
     conn.commit()
     yield conn
     conn.close()

@@ -18,9 +18,15 @@
    with both scores the cosine similarity of the TF-IDF vectors, in [0, 1]. Each
    sound gets its best song, and only when ``total_score >= threshold``.
 
-Outputs under ``DIR``: ``tiktok/`` (clean videos, parquet), ``matches/`` (parquet:
-fma_track_id, tiktok_music_id, title_score, artist_score, total_score), ``rejects/``
-(JSON lines: source, line, reason) and ``model/``.
+5. **Listen** (with ``--sound-audio``): fetch or read each sound's audio, give it a
+   vector and peaks, and identify the catalogue song inside it (:mod:`text_pipeline.listen`).
+
+Outputs under ``DIR``: ``tiktok/`` (clean videos, parquet), ``title_matches/`` (parquet:
+fma_track_id, tiktok_music_id, title_score, artist_score, total_score), ``matches/``
+(the same columns plus ``method`` — title, audio or title+audio — and, for audio, the
+votes, the offset in the catalogue clip and the speed; see :func:`text_pipeline.listen.combine`),
+``rejects/`` (JSON lines: source, line, reason) and ``model/``; with ``--sound-audio``
+also ``fetches/``, ``sound_audio/``, ``sounds/`` and ``audio_matches/``.
 """
 
 from __future__ import annotations
@@ -68,11 +74,18 @@ class Summary:
     seconds: float = 0.0
     new_files: int = 0
     written: bool = False
+    listened: object = None  # text_pipeline.listen.ListenSummary, with --sound-audio
+    methods: dict = None  # matches per method
 
     def line(self) -> str:
         rate = self.records / self.seconds if self.seconds else 0.0
-        return (f"records read {self.records:,}, rejected {self.rejected:,}, unique sounds "
+        text = (f"records read {self.records:,}, rejected {self.rejected:,}, unique sounds "
                 f"{self.sounds:,}, matched {self.matched:,}, {rate:,.0f} records/s")
+        if self.methods:
+            text += " (" + ", ".join(f"{n:,} by {m}" for m, n in sorted(self.methods.items())) + ")"
+        if self.listened is not None:
+            text += "; " + self.listened.line()
+        return text
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -336,7 +349,9 @@ def _score_batches(batches, catalogue, threshold):
 
 def run(tracks: str, tiktok: str | list[str], out: str | Path, *, threshold: float = DEFAULT_THRESHOLD,
         genres: str | None = None, master: str | None = None, endpoint_url: str | None = None,
-        spark=None, catalogue: pd.DataFrame | None = None, log=print) -> Summary:
+        spark=None, catalogue: pd.DataFrame | None = None, sound_audio: str | None = None,
+        features: str | Path | None = None, sound_store: str | None = None,
+        allow_private_urls: bool = False, log=print) -> Summary:
     """Parse ``tiktok``, match its sounds to the catalogue in ``tracks``, write under ``out``.
 
     Incremental: ``out/inputs.json`` records the dump files processed and the catalogue
@@ -344,11 +359,19 @@ def run(tracks: str, tiktok: str | list[str], out: str | Path, *, threshold: flo
     dump files are parsed and merged in, and only sounds not seen before are scored. A
     changed or removed dump, or another catalogue or threshold, reprocesses everything.
     ``catalogue`` is ``tracks`` already read by :func:`batch.metadata.read_tracks`.
+
+    ``sound_audio`` (``fetch``, a folder or an S3 prefix) also listens to the sounds
+    (:mod:`text_pipeline.listen`), identifying them against the peaks in ``features``
+    (``batch.featurize``'s output); that step is incremental on its own.
     """
     if not 0.0 <= threshold <= 1.0:
         raise MatchError(f"--threshold must be in [0, 1], got {threshold}")
+    if sound_audio is not None and features is None:
+        raise MatchError("--sound-audio needs --features: the batch.featurize output with the "
+                         "catalogue's peaks")
     out = Path(out)
-    clean_up(out, ("tiktok", "matches", "rejects", "model"))
+    clean_up(out, ("tiktok", "title_matches", "matches", "rejects", "model", "fetches", "sounds",
+                   "audio_matches"))
     started = time.perf_counter()
     catalogue = (read_catalogue(tracks, genres) if catalogue is None else
                  catalogue[["track_id", "title", "artist"]].sort_values("track_id", ignore_index=True))
@@ -361,18 +384,38 @@ def run(tracks: str, tiktok: str | list[str], out: str | Path, *, threshold: flo
                    and all(inputs["files"].get(p) == sig for p, sig in previous["files"].items()))
     new = [f for f in files if not incremental or f.path not in previous["files"]]
     summary = Summary(new_files=len(new))
-    if not new:
+    if not new and sound_audio is None:
         log(f"[match] no new dump files among {len(files)}: nothing to do")
         summary.sounds, summary.matched = previous.get("sounds", 0), previous.get("matched", 0)
         summary.seconds = time.perf_counter() - started
         return summary
-    log(f"[match] {len(new)} {'new ' if incremental else ''}dump file(s) to process, "
-        f"{len(files) - len(new)} already done")
-
     if spark is None:
         from batch.spark import get_spark
 
         spark = get_spark("match", master)
+    if new:
+        log(f"[match] {len(new)} {'new ' if incremental else ''}dump file(s) to process, "
+            f"{len(files) - len(new)} already done")
+        _title_matches(spark, catalogue, new, out, inputs, summary, incremental=incremental,
+                       threshold=threshold, endpoint_url=endpoint_url, log=log)
+    else:
+        log(f"[match] no new dump files among {len(files)}")
+        summary.sounds, summary.matched = previous.get("sounds", 0), previous.get("matched", 0)
+    if sound_audio is not None:
+        from text_pipeline import listen
+
+        summary.listened = listen.run(
+            spark, spark.read.parquet(str(out / "tiktok")), out, sound_audio=sound_audio,
+            features=features, sound_store=sound_store, allow_private=allow_private_urls,
+            endpoint_url=endpoint_url, log=log)
+    summary.written = _combine_matches(out, log) or summary.written
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _title_matches(spark, catalogue, new, out, inputs, summary, *, incremental, threshold,
+                   endpoint_url, log) -> None:
+    """Parse the new dump files, match their sounds by title, and swap the outputs in."""
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "1024")
     staging = out / f".staging-{uuid.uuid4().hex[:8]}"
     sounds = matrices = None
@@ -383,7 +426,7 @@ def run(tracks: str, tiktok: str | list[str], out: str | Path, *, threshold: flo
         # Without inputs.json the next run starts over, so a run cut off between these
         # swaps cannot leave a mix of old and new outputs that looks complete.
         (out / "inputs.json").unlink(missing_ok=True)
-        for name in ("tiktok", "matches", "rejects"):
+        for name in ("tiktok", "title_matches", "rejects"):
             swap_in(staging / name, out / name)
         inputs.update(sounds=summary.sounds, matched=summary.matched)
         (out / "inputs.json").write_text(json.dumps(inputs, indent=1))
@@ -394,8 +437,30 @@ def run(tracks: str, tiktok: str | list[str], out: str | Path, *, threshold: flo
             sounds.unpersist()
         if matrices is not None:
             matrices.destroy()
-    summary.seconds = time.perf_counter() - started
-    return summary
+
+
+def _combine_matches(out: Path, log) -> bool:
+    """Write ``matches/`` from the title and audio matches, when either changed; True if written."""
+    from batch.load import output_version
+    from text_pipeline.listen import combine
+
+    state = {"title": output_version(out / "title_matches"), "audio": output_version(out / "audio_matches")}
+    stamp = out / "matches.json"
+    if (out / "matches").exists() and stamp.exists() and json.loads(stamp.read_text()) == state:
+        return False
+    title = pd.read_parquet(out / "title_matches")
+    audio = pd.read_parquet(out / "audio_matches") if (out / "audio_matches").exists() else None
+    matches = combine(title, audio)
+    stamp.unlink(missing_ok=True)
+    staging = out / f".staging-{uuid.uuid4().hex[:8]}"
+    (staging / "matches").mkdir(parents=True)
+    matches.to_parquet(staging / "matches" / "part-0.parquet", index=False)
+    swap_in(staging / "matches", out / "matches")
+    shutil.rmtree(staging, ignore_errors=True)
+    stamp.write_text(json.dumps(state))
+    counts = matches["method"].value_counts().to_dict()
+    log(f"[match] {len(matches):,} matches: " + ", ".join(f"{n:,} by {m}" for m, n in sorted(counts.items())))
+    return True
 
 
 def _process(spark, catalogue, files, out, staging, summary, *, incremental, threshold,
@@ -436,9 +501,9 @@ def _process(spark, catalogue, files, out, staging, summary, *, incremental, thr
     matches, matrices = match_sounds(spark, sounds, catalogue, models, threshold)
     matches = matches.withColumnRenamed("song_id", "fma_track_id")
     if incremental:
-        matches = matches.unionByName(spark.read.parquet(str(out / "matches")))
-    matches.orderBy("tiktok_music_id").coalesce(1).write.parquet(str(staging / "matches"))
-    summary.matched = spark.read.parquet(str(staging / "matches")).count()
+        matches = matches.unionByName(spark.read.parquet(str(out / "title_matches")))
+    matches.orderBy("tiktok_music_id").coalesce(1).write.parquet(str(staging / "title_matches"))
+    summary.matched = spark.read.parquet(str(staging / "title_matches")).count()
     log(f"[match] {summary.matched:,} sounds matched in all ({time.perf_counter() - started:.0f} s)")
     return sounds, matrices
 
@@ -446,7 +511,7 @@ def _process(spark, catalogue, files, out, staging, summary, *, incremental, thr
 def _read_inputs(out: Path) -> dict | None:
     """The previous run's record of its inputs, if its outputs are all in place."""
     path = out / "inputs.json"
-    if not path.exists() or not all((out / n).exists() for n in ("tiktok", "matches", "rejects")):
+    if not path.exists() or not all((out / n).exists() for n in ("tiktok", "title_matches", "rejects")):
         return None
     return json.loads(path.read_text())
 
@@ -466,18 +531,36 @@ def build_parser() -> argparse.ArgumentParser:
                         help="output folder: tiktok/, matches/, rejects/ and model/")
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
                         help=f"lowest total score that counts as a match (default {DEFAULT_THRESHOLD})")
+    add_listen_options(parser)
+    parser.add_argument("--features", help="the batch.featurize output folder (its clips' peaks are "
+                        "what sounds are identified against); needed with --sound-audio")
     add_cluster_options(parser)
     return parser
+
+
+def add_listen_options(parser) -> None:
+    """The options that make a job listen to the sounds, shared by match and batch.reprocess."""
+    parser.add_argument("--sound-audio", metavar="fetch|DIR|s3://PREFIX",
+                        help="listen to the sounds: 'fetch' downloads each sound's playUrl; a folder or "
+                        "s3:// prefix holds files named <music_id>.mp3 (m4a, aac, ogg, wav, flac)")
+    parser.add_argument("--sound-store", metavar="DIR|s3://PREFIX",
+                        help="where fetched audio is kept (default: sound_audio/ in the output folder)")
+    parser.add_argument("--allow-private-urls", action="store_true",
+                        help="UNSAFE: let fetched URLs reach loopback and private addresses "
+                        "(only for tests against a local server)")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from batch.metadata import MetadataError
+    from text_pipeline.listen import ListenError
 
     try:
         summary = run(args.tracks, args.tiktok, args.out, threshold=args.threshold,
-                      master=args.master, endpoint_url=args.endpoint_url)
-    except (MatchError, MetadataError, FileNotFoundError) as e:
+                      master=args.master, endpoint_url=args.endpoint_url,
+                      sound_audio=args.sound_audio, features=args.features,
+                      sound_store=args.sound_store, allow_private_urls=args.allow_private_urls)
+    except (MatchError, ListenError, MetadataError, FileNotFoundError) as e:
         print(f"match: error: {e}", file=sys.stderr)
         return 2
     print(summary.line())

@@ -1,0 +1,362 @@
+"""Listen to the TikTok sounds: bring in their audio, describe it, and identify the songs inside it.
+
+A step of :mod:`text_pipeline.match` (``--sound-audio``), in three incremental parts:
+
+1. **Audio.** ``fetch`` downloads each sound's ``playUrl`` on the executors
+   (:mod:`text_pipeline.fetch`: checked addresses, timeouts, retries, a size cap, at
+   most :data:`CONCURRENCY` downloads at once per task) into ``OUT/sound_audio/`` or an
+   S3 prefix. Every attempt leaves a row in ``fetches/`` with its status; a sound that
+   was fetched, or failed for good (expired, not audio, too large, refused), is not
+   fetched again, while timeouts, 5xx and broken connections are retried next run.
+   A folder or S3 prefix instead of ``fetch`` is read as files named ``<music_id>.mp3``
+   (or m4a, aac, ogg, wav, flac).
+2. **Sounds.** Each new audio file gets the catalogue's 245-number vector and its
+   spectral peaks from one STFT (:func:`batch.fingerprint.analyse`), in ``sounds/``;
+   unusable audio gets its reason there instead.
+3. **Identification.** The catalogue's peaks (``batch.featurize``'s ``vectors/``) become
+   one :class:`batch.fingerprint.Index`, broadcast to the executors, and every sound is
+   identified against it: ``audio_matches/`` holds each identified sound's track, votes,
+   offset in the catalogue clip (s) and speed. It is redone when the sounds or the
+   catalogue change.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from batch.featurize import swap_in
+from batch.sources import is_s3, list_files
+
+CONCURRENCY = 8
+"""Downloads at once per Spark task."""
+SOUND_EXTENSIONS = (".mp3", ".m4a", ".aac", ".ogg", ".wav", ".flac")
+SOUND_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+"""A sound id that is safe as a file name; dumps are untrusted, so others are refused."""
+FETCH_DDL = ("music_id string, url string, status string, detail string, http_status int, "
+             "bytes long, attempts int, path string, fetched_at timestamp")
+SOUND_DDL = ("music_id string, source_path string, source_size long, source_version string, "
+             "vector array<float>, peak_t array<smallint>, peak_f array<float>, "
+             "peak_rank array<tinyint>, duration double, error string")
+AUDIO_MATCH_DDL = ("tiktok_music_id string, fma_track_id long, audio_hashes int, "
+                   "audio_offset double, audio_speed double")
+
+
+class ListenError(ValueError):
+    """The sound audio cannot be used as asked; the message says why."""
+
+
+@dataclass
+class ListenSummary:
+    fetched: int = 0
+    failures: dict[str, int] = field(default_factory=dict)
+    analysed: int = 0
+    unusable: int = 0
+    with_audio: int = 0
+    identified: int = 0
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        failed = ", ".join(f"{n:,} {reason}" for reason, n in sorted(self.failures.items())) or "none"
+        return (f"sound audio: fetched {self.fetched:,} (failed: {failed}); analysed {self.analysed:,} "
+                f"({self.unusable:,} unusable); {self.with_audio:,} sounds with audio, "
+                f"{self.identified:,} identified as catalogue songs")
+
+
+def run(spark, videos, out: Path, *, sound_audio: str, features: str | Path, sound_store: str | None = None,
+        allow_private: bool = False, endpoint_url: str | None = None, log=print) -> ListenSummary:
+    """Bring ``videos``' sounds' audio up to date under ``out`` (see the module docstring)."""
+    started = time.perf_counter()
+    summary = ListenSummary()
+    staging = out / f".staging-listen-{uuid.uuid4().hex[:8]}"
+    try:
+        if sound_audio == "fetch":
+            sources = _fetch(spark, videos, out, staging, summary, sound_store=sound_store or
+                             str(out / "sound_audio"), allow_private=allow_private,
+                             endpoint_url=endpoint_url, log=log)
+        else:
+            sources = _listed(sound_audio, endpoint_url=endpoint_url)
+        _analyse(spark, sources, out, staging, summary, endpoint_url=endpoint_url, log=log)
+        _identify(spark, out, staging, Path(features), summary, log=log)
+    finally:
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+# --- 1. audio ----------------------------------------------------------------------------------
+
+
+def _fetch(spark, videos, out, staging, summary, *, sound_store, allow_private, endpoint_url, log):
+    from pyspark.sql import functions as F
+
+    from text_pipeline.fetch import RETRIED
+
+    urls = (videos.filter(F.col("sound_url").isNotNull())
+            .groupBy("music_id").agg(F.min("sound_url").alias("url")))
+    previous = _read(out / "fetches")
+    done = previous[~previous["status"].isin(RETRIED)] if previous is not None else None
+    todo = urls
+    if done is not None and len(done):
+        todo = urls.join(spark.createDataFrame(done[["music_id"]]), "music_id", "left_anti")
+    todo = todo.cache()
+    n = todo.count()
+    log(f"[listen] fetching the audio of {n:,} sounds ({0 if done is None else len(done):,} fetched "
+        f"or failed for good before), {CONCURRENCY} at a time per task")
+    fetched = None
+    if n:
+        parts = max(1, min(n, spark.sparkContext.defaultParallelism * 4))
+        spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(CONCURRENCY * 4))
+        fetched = todo.repartition(parts).mapInPandas(
+            lambda it: _fetch_batches(it, sound_store, allow_private, endpoint_url), FETCH_DDL).toPandas()
+    todo.unpersist()
+    rows = pd.concat([f for f in (done, fetched) if f is not None], ignore_index=True) \
+        if (done is not None or fetched is not None) else pd.DataFrame(columns=FETCH_DDL_COLUMNS)
+    if fetched is not None:
+        summary.fetched = int((fetched["status"] == "ok").sum())
+        summary.failures = fetched.loc[fetched["status"] != "ok", "status"].value_counts().to_dict()
+        _write(rows.sort_values("music_id", ignore_index=True), staging / "fetches", out / "fetches")
+        log(f"[listen] {summary.fetched:,} fetched; failed: "
+            + (", ".join(f"{v:,} {k}" for k, v in sorted(summary.failures.items())) or "none"))
+    ok = rows[rows["status"] == "ok"]
+    return pd.DataFrame({"music_id": ok["music_id"], "source_path": ok["path"],
+                         "source_size": ok["bytes"].astype("int64"), "source_version": "fetched"})
+
+
+FETCH_DDL_COLUMNS = [c.split()[0] for c in FETCH_DDL.split(", ")]
+
+
+def _fetch_batches(batches, sound_store, allow_private, endpoint_url):
+    from text_pipeline.fetch import fetch_audio
+
+    writer = _Writer(sound_store, endpoint_url)
+
+    def one(row):
+        music_id, url = row
+        if not SOUND_ID.match(str(music_id)):
+            return (music_id, url, "bad sound id", "not safe as a file name", None, None, 0, None)
+        got = fetch_audio(url, allow_private=allow_private)
+        path = writer.write(f"{music_id}.{got.ext}", got.data) if got.ok else None
+        return (music_id, url, got.status, got.detail, got.http_status,
+                len(got.data) if got.ok else None, got.attempts, path)
+
+    with ThreadPoolExecutor(CONCURRENCY) as pool:
+        for batch in batches:
+            rows = list(pool.map(one, zip(batch["music_id"], batch["url"])))
+            frame = pd.DataFrame(rows, columns=FETCH_DDL_COLUMNS[:-1])
+            frame["http_status"] = frame["http_status"].astype("Int32")
+            frame["bytes"] = frame["bytes"].astype("Int64")
+            frame["fetched_at"] = pd.Timestamp.now(tz="UTC")
+            yield frame
+
+
+class _Writer:
+    """Writes fetched audio to a local folder (atomically) or an S3 prefix."""
+
+    def __init__(self, root: str, endpoint_url: str | None):
+        self.root, self.endpoint_url, self._client = root.rstrip("/"), endpoint_url, None
+
+    def write(self, name: str, data: bytes) -> str:
+        if is_s3(self.root):
+            from batch.sources import s3_client, split_s3
+
+            if self._client is None:
+                self._client = s3_client(self.endpoint_url)
+            bucket, key = split_s3(f"{self.root}/{name}")
+            self._client.put_object(Bucket=bucket, Key=key, Body=data)
+            return f"{self.root}/{name}"
+        folder = Path(self.root)
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{name}.{uuid.uuid4().hex[:8]}"
+        tmp.write_bytes(data)
+        tmp.replace(folder / name)
+        return str(folder / name)
+
+
+def _listed(src: str, *, endpoint_url) -> pd.DataFrame:
+    """Audio files named by sound id under a folder or S3 prefix."""
+    try:
+        files = list_files(src, SOUND_EXTENSIONS, endpoint_url=endpoint_url, kind="sound audio")
+    except FileNotFoundError as e:
+        raise ListenError(f"{e}; --sound-audio takes 'fetch', a folder or an s3:// prefix") from None
+    rows = []
+    for f in files:
+        stem = Path(f.path).name.rsplit(".", 1)[0]
+        if SOUND_ID.match(stem):
+            rows.append((stem, f.path, f.size, f.version))
+    return pd.DataFrame(rows, columns=["music_id", "source_path", "source_size", "source_version"]) \
+        .drop_duplicates("music_id", keep="first")
+
+
+# --- 2. sounds ---------------------------------------------------------------------------------
+
+
+def _analyse(spark, sources: pd.DataFrame, out, staging, summary, *, endpoint_url, log):
+    key = ["music_id", "source_path", "source_size", "source_version"]
+    previous = _read(out / "sounds")
+    kept = previous.merge(sources[key], on=key) if previous is not None else None
+    todo = sources if kept is None else sources.merge(kept[key], on=key, how="left", indicator=True) \
+        .query("_merge == 'left_only'").drop(columns="_merge")
+    summary.analysed = len(todo)
+    removed = 0 if previous is None else len(previous) - len(kept)
+    if not len(todo) and not removed and previous is not None:
+        summary.with_audio = int(previous["error"].isna().sum())
+        return
+    log(f"[listen] analysing {len(todo):,} new sound files ({0 if kept is None else len(kept):,} unchanged)")
+    new = None
+    if len(todo):
+        spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "8")
+        parts = max(1, min(len(todo), spark.sparkContext.defaultParallelism * 4))
+        new = (spark.createDataFrame(todo, "music_id string, source_path string, source_size long, "
+                                     "source_version string").repartition(parts)
+               .mapInPandas(lambda it: _analyse_batches(it, endpoint_url), SOUND_DDL).toPandas())
+        summary.unusable = int(new["error"].notna().sum())
+    sounds = pd.concat([f for f in (kept, new) if f is not None], ignore_index=True)
+    summary.with_audio = int(sounds["error"].isna().sum())
+    _write(sounds.sort_values("music_id", ignore_index=True), staging / "sounds", out / "sounds")
+
+
+def _analyse_batches(batches, endpoint_url):
+    from batch.audio import AudioError
+    from batch.fingerprint import analyse
+    from batch.sources import Reader
+
+    reader = Reader(endpoint_url)
+    for batch in batches:
+        rows = []
+        for path in batch["source_path"]:
+            try:
+                vector, peaks, clip = analyse(reader.read(path))
+                rows.append((vector, peaks.t, peaks.lf, peaks.rank, clip.duration, None))
+            except AudioError as e:
+                rows.append((None, None, None, None, None, str(e)))
+            except Exception as e:  # an unreadable object must not fail the job
+                rows.append((None, None, None, None, None, f"{type(e).__name__}: {e}"))
+        out = batch[["music_id", "source_path", "source_size", "source_version"]].copy()
+        for i, name in enumerate(("vector", "peak_t", "peak_f", "peak_rank", "duration", "error")):
+            out[name] = [r[i] for r in rows]
+        yield out
+
+
+# --- 3. identification -------------------------------------------------------------------------
+
+
+def catalogue_index(features: Path):
+    """The catalogue's :class:`batch.fingerprint.Index`, from ``batch.featurize``'s output."""
+    from batch.featurize import read_vectors
+    from batch.fingerprint import Index, Peaks
+
+    if not (features / "vectors").exists():
+        raise ListenError(f"{features}/vectors does not exist: featurize the catalogue first "
+                          "(python -m batch.featurize ... --out {features})")
+    if "peak_t" not in read_vectors(features, schema_only=True):
+        raise ListenError(f"{features}/vectors has no peaks: featurize the catalogue again with this version")
+    table = read_vectors(features, ["track_id", "peak_t", "peak_f"])
+    ids = table.column("track_id").to_numpy()
+    ts, fs = table.column("peak_t").to_pylist(), table.column("peak_f").to_pylist()
+    return Index.of_peaks((int(i), Peaks(np.asarray(t, np.int16), np.asarray(f, np.float32)))
+                          for i, t, f in zip(ids, ts, fs) if t is not None)
+
+
+def _identify(spark, out, staging, features, summary, *, log):
+    from batch.load import catalogue_version, output_version
+
+    state = {"catalogue": catalogue_version(features), "sounds": output_version(out / "sounds")}
+    stamp = out / "audio_matches.json"
+    if (out / "audio_matches").exists() and stamp.exists() and json.loads(stamp.read_text()) == state:
+        summary.identified = len(pd.read_parquet(out / "audio_matches"))
+        log("[listen] sounds and catalogue unchanged: identifications kept")
+        return
+    index = catalogue_index(features)
+    sounds = _read(out / "sounds")
+    with_peaks = sounds[sounds["error"].isna()] if sounds is not None else pd.DataFrame()
+    log(f"[listen] identifying {len(with_peaks):,} sounds against {len(index.ids):,} catalogue songs "
+        f"({index.nbytes / max(1, len(index.ids)):,.0f} index bytes per song)")
+    found = pd.DataFrame(columns=[c.split()[0] for c in AUDIO_MATCH_DDL.split(", ")])
+    if len(with_peaks):
+        broadcast = spark.sparkContext.broadcast(index)
+        try:
+            spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "64")
+            frame = spark.createDataFrame(with_peaks[["music_id", "peak_t", "peak_f", "peak_rank"]],
+                                          "music_id string, peak_t array<smallint>, peak_f array<float>, "
+                                          "peak_rank array<tinyint>")
+            parts = max(1, min(len(with_peaks), spark.sparkContext.defaultParallelism * 4))
+            found = frame.repartition(parts).mapInPandas(
+                lambda it: _identify_batches(it, broadcast), AUDIO_MATCH_DDL).toPandas()
+        finally:
+            broadcast.destroy()
+    summary.identified = len(found)
+    stamp.unlink(missing_ok=True)
+    _write(found.sort_values("tiktok_music_id", ignore_index=True), staging / "audio_matches",
+           out / "audio_matches")
+    stamp.write_text(json.dumps(state))
+    log(f"[listen] {len(found):,} sounds contain a catalogue song")
+
+
+def _identify_batches(batches, broadcast):
+    from batch.fingerprint import Peaks, identify
+
+    index = broadcast.value
+    for batch in batches:
+        rows = []
+        for music_id, t, f, r in zip(batch["music_id"], batch["peak_t"], batch["peak_f"], batch["peak_rank"]):
+            peaks = Peaks(np.asarray(t, np.int16), np.asarray(f, np.float32), np.asarray(r, np.int8))
+            best = identify(index, peaks)
+            if best:
+                rows.append((music_id, int(best[0].item), best[0].hashes, best[0].offset, best[0].speed))
+        yield pd.DataFrame(rows, columns=["tiktok_music_id", "fma_track_id", "audio_hashes",
+                                          "audio_offset", "audio_speed"]).astype(
+            {"fma_track_id": "int64", "audio_hashes": "int32"})
+
+
+# --- matches -------------------------------------------------------------------------------------
+
+
+def combine(title: pd.DataFrame, audio: pd.DataFrame | None) -> pd.DataFrame:
+    """One match per sound from the title matches and the audio matches.
+
+    When both name a song: the same song gives ``title+audio``; different songs give
+    the audio's song (``audio``), because listening identifies the recording that plays,
+    while a title is whatever the uploader typed (re-uploads, "original sound", covers).
+    """
+    title = title.assign(method="title")
+    if audio is None or not len(audio):
+        out = title.assign(audio_hashes=pd.NA, audio_offset=np.nan, audio_speed=np.nan)
+    else:
+        both = title.merge(audio, on="tiktok_music_id", how="outer", suffixes=("_title", ""))
+        has_audio = both["fma_track_id"].notna()
+        same = has_audio & (both["fma_track_id_title"] == both["fma_track_id"])
+        both["method"] = np.where(same, "title+audio", np.where(has_audio, "audio", "title"))
+        both["fma_track_id"] = both["fma_track_id"].fillna(both["fma_track_id_title"])
+        for c in ("title_score", "artist_score", "total_score"):
+            both.loc[has_audio & ~same, c] = np.nan
+        out = both.drop(columns="fma_track_id_title")
+    out = out[list(MATCH_COLUMNS)].astype({"fma_track_id": "int64", "audio_hashes": "Int32"})
+    return out.sort_values("tiktok_music_id", ignore_index=True)
+
+
+MATCH_COLUMNS = ("fma_track_id", "tiktok_music_id", "title_score", "artist_score", "total_score",
+                 "method", "audio_hashes", "audio_offset", "audio_speed")
+
+
+# --- parquet on the driver -------------------------------------------------------------------
+
+
+def _read(path: Path) -> pd.DataFrame | None:
+    return pd.read_parquet(path) if path.exists() else None
+
+
+def _write(frame: pd.DataFrame, staging: Path, target: Path) -> None:
+    staging.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(staging / "part-0.parquet", index=False)
+    swap_in(staging, target)
