@@ -272,15 +272,16 @@ def query_landmarks(peaks: Peaks, speeds=SPEEDS) -> tuple[np.ndarray, np.ndarray
 
 
 def identify(index: Index, peaks: Peaks, *, speeds=SPEEDS, min_hashes: int = MIN_HASHES,
-             top: int = 1) -> list[Identification]:
+             top: int = 1, query=None) -> list[Identification]:
     """The recordings of ``index`` inside the query ``peaks``, best first (at most ``top``).
 
     A recording counts when its best (speed, offset) cell holds at least
-    ``min_hashes`` votes; each recording appears once, with its best cell.
+    ``min_hashes`` votes; each recording appears once, with its best cell. ``query``
+    is ``query_landmarks(peaks, speeds)`` when the caller has it already.
     """
     if len(index) == 0 or len(peaks) == 0:
         return []
-    hashes, times, which = query_landmarks(peaks, speeds)
+    hashes, times, which = query if query is not None else query_landmarks(peaks, speeds)
     query, items, ref_times = index.lookup(hashes)
     if query.size == 0:
         return []

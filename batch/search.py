@@ -67,6 +67,50 @@ def _query(conn, features, genre, k, scaler, *, exact: bool) -> list[Hit]:
     return [Hit(int(t), g, float(s)) for t, g, s in rows]
 
 
+FINGERPRINTS = {"tracks": ("track_fingerprints", "track_id"), "sounds": ("sound_fingerprints", "music_id")}
+"""Where each kind of recording's landmarks are stored, and the column naming the recording."""
+
+
+def identify(conn, peaks, *, among: str = "tracks", top: int = 10):
+    """The recordings stored in ``among`` ('tracks' or 'sounds') that ``peaks`` contain.
+
+    The query's reference peaks are hashed at every candidate speed
+    (:func:`batch.fingerprint.query_landmarks`), only the stored landmarks with those
+    hashes are read, and the votes are counted as the batch job counts them.
+    """
+    from batch.fingerprint import Index, identify as vote, query_landmarks
+
+    table, column = FINGERPRINTS[among]
+    reference = peaks.reference()
+    query = query_landmarks(reference)
+    if query[0].size == 0:
+        return []
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT hash, {column}, t FROM {table} WHERE hash = ANY(%s)",
+                    (np.unique(query[0]).tolist(),))
+        rows = cur.fetchall()
+    conn.rollback()
+    if not rows:
+        return []
+    hashes, ids, times = zip(*rows)
+    return vote(Index.of_rows(hashes, ids, times), reference, top=top, query=query)
+
+
+def similar_sounds(conn, features: np.ndarray, *, k: int = 10,
+                   scaler: tuple[np.ndarray, np.ndarray] | None = None) -> list[tuple[str, float]]:
+    """The ``k`` TikTok sounds whose audio vectors are nearest ``features``: (music_id, similarity)."""
+    mean, std = scaler if scaler is not None else load_scaler(conn)
+    literal = vector_literal(embed(np.asarray(features), mean, std)[0])
+    with conn.cursor() as cur:
+        cur.execute("SET LOCAL hnsw.ef_search = %s", (max(EF_SEARCH, k),))
+        cur.execute("""SELECT music_id, 1 - (embedding <=> %(q)s::vector) FROM sound_vectors
+                       WHERE embedding IS NOT NULL ORDER BY embedding <=> %(q)s::vector LIMIT %(k)s""",
+                    {"q": literal, "k": k})
+        rows = cur.fetchall()
+    conn.rollback()
+    return [(m, float(s)) for m, s in rows]
+
+
 def vector_literal(vector: np.ndarray) -> str:
     """A pgvector literal, '[x1,x2,...]', exact for float32."""
     return "[" + ",".join(repr(float(x)) for x in np.asarray(vector, dtype=np.float32)) + "]"

@@ -21,6 +21,7 @@ SETTINGS = (
     ("RESULTS", 10, "similar songs shown by default"),
     ("MAX_RESULTS", 50, "largest k the API accepts"),
     ("VIDEOS_PER_SONG", 12, "TikTok videos shown per song"),
+    ("SOUNDS_LIKE", 6, "TikTok sounds shown whose audio is nearest the upload's"),
     ("AWS_ENDPOINT_URL", None, "S3-compatible endpoint for presigned audio links"),
 )
 """Every setting: its environment variable, default and meaning."""

@@ -18,11 +18,16 @@ def search():
     k = similar.resolve_k(request.form.get("k"), current_app.config["RESULTS"],
                           current_app.config["MAX_RESULTS"])
     query = similar.read_upload(request.files.get("file"))
-    results = similar.similar_songs(conn, query, genre=genre, k=k,
-                                    videos_per_song=current_app.config["VIDEOS_PER_SONG"])
+    per = current_app.config["VIDEOS_PER_SONG"]
+    same = similar.same_recording(conn, query)
+    results = similar.similar_songs(conn, query, genre=genre, k=k, videos_per_song=per, same=same)
     return jsonify(
         query={"filename": query.filename, "duration": round(query.duration, 3),
                "window": [round(query.window[0], 3), round(query.window[1], 3)], "genre": genre, "k": k},
+        same_recording=same,
+        tiktok_sounds_containing=similar.sounds_containing(conn, query, same, videos_per_sound=per),
+        tiktok_sounds_like=similar.sounds_like(conn, query, k=current_app.config["SOUNDS_LIKE"],
+                                               videos_per_sound=per),
         results=results,
         hashtags=[{"tag": t, "videos": n} for t, n in similar.hashtag_summary(results)],
         popularity=similar.popularity(conn, query),
@@ -83,9 +88,15 @@ def openapi():
                               "maximum": current_app.config["MAX_RESULTS"], "default": current_app.config["RESULTS"]},
                     }}}}},
                 "responses": {
-                    "200": {"description": "the query and its results, each with track id, title, "
-                            "artist, genre, score and TikTok uses; and, once trained, the popularity "
-                            "predicted from the audio (value, 80 % range low-high, cross-validated r2)"},
+                    "200": {"description": "the query; same_recording: the catalogue song the upload is a "
+                            "recording of, identified by its audio fingerprint (track_id, hashes, offset s, "
+                            "speed), or null; tiktok_sounds_containing: TikTok sounds heard to contain the "
+                            "upload, each with how it was found, its speed relative to the upload and its "
+                            "videos; tiktok_sounds_like: the sounds whose audio vectors are nearest, with "
+                            "their videos; results: similar catalogue songs (the same recording first, "
+                            "marked same_recording), each with track id, title, artist, genre, score and "
+                            "TikTok uses; and, once trained, the popularity predicted from the audio "
+                            "(value, 80 % range low-high, cross-validated r2)"},
                     "400": problem("missing file, unknown genre or bad k"),
                     "413": problem("file too large"), "415": problem("unsupported file type"),
                     "422": problem("corrupt, undecodable or too short audio"),
@@ -94,7 +105,9 @@ def openapi():
                                     "responses": {"200": {"description": "genres with id and title"},
                                                   "503": problem("database unavailable")}}},
             "/api/tracks/{track_id}": {"get": {
-                "summary": "A catalogue track with its TikTok sounds and videos",
+                "summary": "A catalogue track with its TikTok sounds (each with how it was found: "
+                           "method title, audio or title+audio, with the title scores and, for audio, "
+                           "the votes, offset in the clip and speed) and videos",
                 "parameters": [{"name": "track_id", "in": "path", "required": True,
                                 "schema": {"type": "integer"}}],
                 "responses": {"200": {"description": "the track"}, "404": problem("no such track"),

@@ -26,11 +26,16 @@ def search():
     conn = get_db()
     genre = similar.resolve_genre(conn, request.form.get("genre"))
     query = similar.read_upload(request.files.get("file"))
+    per = current_app.config["VIDEOS_PER_SONG"]
+    same = similar.same_recording(conn, query)
     results = similar.similar_songs(conn, query, genre=genre, k=current_app.config["RESULTS"],
-                                    videos_per_song=current_app.config["VIDEOS_PER_SONG"])
+                                    videos_per_song=per, same=same)
     return render_template("results.html", query=query, genre=genre, results=results,
                            hashtags=similar.hashtag_summary(results), groups=list(similar.GROUPS),
-                           popularity=similar.popularity(conn, query))
+                           popularity=similar.popularity(conn, query),
+                           containing=similar.sounds_containing(conn, query, same, videos_per_sound=per),
+                           sounds_like=similar.sounds_like(conn, query, k=current_app.config["SOUNDS_LIKE"],
+                                                           videos_per_sound=per))
 
 
 @bp.get("/hashtags")

@@ -13,7 +13,8 @@ import numpy as np
 
 from batch import search
 from batch.audio import AudioError
-from batch.features import FEATURE_NAMES, vectorize
+from batch.features import FEATURE_NAMES
+from batch.fingerprint import Peaks, analyse
 from batch.load import embed
 from text_pipeline.engagement import ENGAGEMENT
 from webapp.errors import AppError
@@ -37,6 +38,7 @@ class Query:
     duration: float
     window: tuple[float, float]
     features: np.ndarray
+    peaks: Peaks
 
 
 def genres(conn) -> list[dict]:
@@ -84,19 +86,42 @@ def read_upload(upload) -> Query:
         upload.save(tmp)
         tmp.flush()
         try:
-            vector, clip = vectorize(tmp.name, return_clip=True)
+            vector, peaks, clip = analyse(tmp.name)  # one decode, one STFT
         except AudioError as e:
             raise AppError(422, f"cannot use {name}: {e}") from None
-    return Query(name, clip.duration, (clip.start, clip.end), vector)
+    return Query(name, clip.duration, (clip.start, clip.end), vector, peaks)
 
 
-def similar_songs(conn, query: Query, *, genre: str | None, k: int, videos_per_song: int) -> list[dict]:
-    """The ``k`` most similar catalogue songs, each with its feature-group comparison and TikTok uses."""
+def same_recording(conn, query: Query) -> dict | None:
+    """The catalogue song the upload is a recording of, if it is one: heard, not guessed."""
+    found = search.identify(conn, query.peaks, among="tracks", top=1)
+    if not found:
+        return None
+    best = found[0]
+    return {"track_id": int(best.item), "hashes": best.hashes, "offset": best.offset, "speed": best.speed}
+
+
+def similar_songs(conn, query: Query, *, genre: str | None, k: int, videos_per_song: int,
+                  same: dict | None = None) -> list[dict]:
+    """The ``k`` most similar catalogue songs, each with its feature-group comparison and TikTok uses.
+
+    When the upload is a recording of a catalogue song (``same``), that song comes first,
+    marked ``same_recording``, whatever its genre.
+    """
     try:
         scaler = search.load_scaler(conn)
     except LookupError as e:
         raise AppError(503, f"{e}") from None
     hits = search.search(conn, query.features, genre=genre, k=k, scaler=scaler)
+    if same is not None:
+        with conn.cursor() as cur:
+            cur.execute("""SELECT genre_top, 1 - (embedding <=> %s::vector) FROM track_vectors
+                           WHERE track_id = %s""",
+                        (search.vector_literal(embed(query.features, *scaler)[0]), same["track_id"]))
+            row = cur.fetchone()
+        if row is not None:
+            hits = [search.Hit(same["track_id"], row[0], float(row[1]))] + [
+                h for h in hits if h.track_id != same["track_id"]][: k - 1]
     ids = [h.track_id for h in hits]
     with conn.cursor() as cur:
         cur.execute("""SELECT t.track_id, t.title, t.artist, t.audio_path, v.features
@@ -115,8 +140,69 @@ def similar_songs(conn, query: Query, *, genre: str | None, k: int, videos_per_s
             "has_audio": _reachable(audio_path),
             "groups": {g: _group_similarity(q, s, idx) for g, idx in _GROUP_INDEX.items()},
             "tiktok": uses.get(hit.track_id, []),
+            "same_recording": same is not None and hit.track_id == same["track_id"],
         })
     return results
+
+
+def sounds_containing(conn, query: Query, same: dict | None, *, videos_per_sound: int,
+                      limit: int = 10) -> list[dict]:
+    """TikTok sounds that contain the upload, each with its videos, most videos first.
+
+    Two ways in: the upload heard inside a sound's stored fingerprints, and, when the
+    upload is a catalogue song, the sounds the batch job identified as that song.
+    ``speed`` is how much faster the sound plays than the upload.
+    """
+    found: dict[str, dict] = {}
+    for hit in search.identify(conn, query.peaks, among="sounds", top=limit):
+        found[str(hit.item)] = {"music_id": str(hit.item), "speed": round(1.0 / hit.speed, 3),
+                                "hashes": hit.hashes, "how": "heard in the sound"}
+    if same is not None:
+        with conn.cursor() as cur:
+            cur.execute("""SELECT music_id, audio_speed, audio_hashes FROM matches
+                           WHERE track_id = %s AND method IN ('audio', 'title+audio')""",
+                        (same["track_id"],))
+            for music_id, speed, hashes in cur.fetchall():
+                found.setdefault(music_id, {"music_id": music_id, "speed": speed, "hashes": hashes,
+                                            "how": "identified by the catalogue job"})
+    return _with_sound_videos(conn, list(found.values()), videos_per_sound)[:limit]
+
+
+def sounds_like(conn, query: Query, *, k: int, videos_per_sound: int) -> list[dict]:
+    """The TikTok sounds whose audio vectors are nearest the upload's, each with its videos."""
+    try:
+        nearest = search.similar_sounds(conn, query.features, k=k)
+    except LookupError:
+        return []
+    sounds = [{"music_id": m, "score": round(sim, 4)} for m, sim in nearest]
+    return _with_sound_videos(conn, sounds, videos_per_sound, keep_order=True)
+
+
+def _with_sound_videos(conn, sounds: list[dict], per_sound: int, keep_order: bool = False) -> list[dict]:
+    """Add each sound's title, artist, video count and most engaging videos."""
+    ids = [s["music_id"] for s in sounds]
+    with conn.cursor() as cur:
+        cur.execute("""SELECT music_id, song_title, artist_name, is_original, video_count, total_plays
+                       FROM tiktok_sounds WHERE music_id = ANY(%s)""", (ids,))
+        info = {r[0]: dict(zip(("music_id", "song_title", "artist_name", "is_original", "video_count",
+                                "total_plays"), r)) for r in cur.fetchall()}
+        cur.execute(
+            f"""SELECT music_id, video_id, video_url, cover_url, play_count, like_count, comment_count,
+                       share_count, hashtags, song_title, author, engagement
+                FROM (SELECT v.*, {ENGAGEMENT} AS engagement,
+                             row_number() OVER (PARTITION BY v.music_id
+                                                ORDER BY {ENGAGEMENT} DESC, v.video_id) AS rank
+                      FROM tiktok_videos v WHERE v.music_id = ANY(%s)) ranked
+                WHERE rank <= %s ORDER BY music_id, rank""", (ids, per_sound))
+        columns = [d[0] for d in cur.description]
+        videos: dict[str, list[dict]] = {}
+        for row in cur.fetchall():
+            video = dict(zip(columns, row))
+            videos.setdefault(video.pop("music_id"), []).append(video)
+    out = [{**s, **info.get(s["music_id"], {"song_title": None, "artist_name": None, "is_original": None,
+                                            "video_count": 0, "total_plays": 0}),
+            "videos": videos.get(s["music_id"], [])} for s in sounds if s["music_id"] in info]
+    return out if keep_order else sorted(out, key=lambda s: (-s["video_count"], s["music_id"]))
 
 
 def tiktok_uses(conn, track_ids: list[int], per_track: int) -> dict[int, list[dict]]:
@@ -175,7 +261,8 @@ def track_detail(conn, track_id: int) -> dict:
             raise AppError(404, f"no track {track_id} in the catalogue")
         track = dict(zip([d[0] for d in cur.description], row))
         cur.execute("""SELECT s.music_id, s.song_title, s.artist_name, s.video_count, s.total_plays,
-                              m.title_score, m.artist_score, m.total_score
+                              m.method, m.title_score, m.artist_score, m.total_score,
+                              m.audio_hashes, m.audio_offset, m.audio_speed
                        FROM matches m JOIN tiktok_sounds s USING (music_id)
                        WHERE m.track_id = %s ORDER BY s.total_plays DESC""", (track_id,))
         track["sounds"] = [dict(zip([d[0] for d in cur.description], r)) for r in cur.fetchall()]
