@@ -58,9 +58,9 @@ cluster-stop: venv ## Stop the standalone master and worker by pid
 	$(PY) -m infra.local.cluster stop
 
 demo: venv ## The demo: corpus (400 clips, 50,000 TikTok videos, a chart), reprocess into the store, train, serve the app
-	@[ -f $(DEMO)/.complete ] || $(PY) -m batch.demo_corpus --out $(DEMO)
+	@[ -f $(DEMO)/.complete-2 ] || $(PY) -m batch.demo_corpus --out $(DEMO)
 	$(PY) -m batch.reprocess --fma-metadata $(DEMO)/fma_metadata --audio $(DEMO)/fma_audio \
-		--tiktok $(DEMO)/tiktok --work var/work
+		--tiktok $(DEMO)/tiktok --sound-audio $(DEMO)/sound_audio --work var/work
 	@[ -f $(DEMO)/charts/demo-top200.csv ] || $(PY) -c \
 		"from batch.demo_corpus import write_chart; write_chart('$(DEMO)/charts/demo-top200.csv')"
 	$(PY) -m batch.popularity --features var/work/features --matched var/work/tiktok --load

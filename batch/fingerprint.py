@@ -78,7 +78,7 @@ SPEEDS = tuple(2.0 ** (k / SPEED_STEPS) for k in range(-23, 27))
 """Candidate speeds of a query relative to the original: 0.78 to 1.32, 1/64 octave apart."""
 OFFSET_BIN = 4
 """Width of the offset histogram's bins, in frames."""
-MIN_HASHES = 12
+MIN_HASHES = 15
 """Votes a song's best cell needs to count as identified (tests/benchmarks/bench_identify.py)."""
 
 _LO_BIN = int(math.ceil(FMIN * N_FFT / SR))

@@ -1,0 +1,141 @@
+"""Audio identification (batch.fingerprint): known answers on generated signals and on real
+recordings (Debian's game music), through each TikTok edit, with recordings outside the
+catalogue as negatives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soxr
+
+from batch.audio import SR, Clip
+from batch.features import stft_magnitude
+from batch.fingerprint import Index, Peaks, identify, landmarks, spectral_peaks
+from tests import edits
+
+
+def melody(seed: int, seconds: float = 30.0, sr: int = SR) -> np.ndarray:
+    """A random sequence of two-note chords: a recording only this seed makes."""
+    rng = np.random.default_rng(seed)
+    y = np.zeros(int(seconds * sr), np.float32)
+    t = 0.0
+    while t < seconds:
+        length = rng.choice([0.15, 0.3, 0.45])
+        n = np.arange(int(min(length, seconds - t) * sr))
+        for pitch in rng.integers(48, 90, size=2):
+            f = 440.0 * 2 ** ((pitch - 69) / 12)
+            y[int(t * sr): int(t * sr) + n.size] += np.sin(2 * np.pi * f * n / sr) * np.exp(-3 * n / sr)
+        t += length
+    return 0.3 * y / np.abs(y).max()
+
+
+def peaks_of(y: np.ndarray) -> Peaks:
+    return spectral_peaks(stft_magnitude(y.astype(np.float32), sr=SR))
+
+
+@pytest.fixture(scope="module")
+def generated():
+    songs = {seed: melody(seed) for seed in range(1, 7)}
+    return songs, Index.of_peaks((seed, peaks_of(y)) for seed, y in songs.items())
+
+
+def test_an_excerpt_is_found_with_its_offset(generated):
+    songs, index = generated
+    found = identify(index, peaks_of(songs[3][int(9.0 * SR): int(21.0 * SR)]))
+    assert [f.item for f in found] == [3]
+    assert found[0].speed == 1.0 and abs(found[0].offset - 9.0) < 0.2
+
+
+@pytest.mark.parametrize("speed", [1.25, 0.85, 1.1])
+def test_a_speed_change_is_found_with_its_factor(generated, speed):
+    songs, index = generated
+    excerpt = songs[5][int(4.0 * SR): int((4.0 + 12 * speed) * SR)]
+    faster = soxr.resample(excerpt, SR * speed, SR)  # played `speed` times faster: pitch moves too
+    found = identify(index, peaks_of(faster))
+    assert [f.item for f in found] == [5]
+    assert abs(found[0].speed - speed) < 0.01 and abs(found[0].offset - 4.0) < 0.3
+
+
+def test_unknown_music_noise_and_silence_are_not_identified(generated):
+    _, index = generated
+    assert identify(index, peaks_of(melody(99)[: 12 * SR])) == []
+    assert identify(index, peaks_of(np.random.default_rng(0).standard_normal(12 * SR) * 0.1)) == []
+    assert identify(index, peaks_of(np.zeros(12 * SR))) == []
+    assert identify(Index.of_peaks([]), peaks_of(melody(3)[: 12 * SR])) == []
+
+
+def test_hashes_move_only_with_the_speed_they_are_asked_for(generated):
+    songs, _ = generated
+    peaks = peaks_of(songs[1])
+    h1, t1 = landmarks(peaks)
+    h2, t2 = landmarks(peaks, 1.25)
+    assert h1.size and h2.size and not np.array_equal(h1, h2)
+    np.testing.assert_array_equal(landmarks(peaks)[0], h1)  # deterministic
+    assert np.all(t2 <= 1.25 * peaks.t.max() + 1)
+
+
+def test_an_index_from_store_rows_votes_like_the_original(generated):
+    songs, index = generated
+    rows = [(h, item, t) for item, y in songs.items()
+            for h, t in zip(*landmarks(peaks_of(y).reference()))]
+    hashes, ids, times = zip(*rows)
+    from_rows = Index.of_rows(hashes, ids, np.rint(times).astype(np.int16))
+    query = peaks_of(songs[2][int(3 * SR): int(15 * SR)])
+    assert [f.item for f in identify(from_rows, query)] == [f.item for f in identify(index, query)] == [2]
+
+
+# --- real recordings -----------------------------------------------------------------------------
+
+CATALOGUE, OUTSIDE = 8, 4
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory):
+    """Clips of real recordings (Debian's drascula-music) and their TikTok-style edits."""
+    if not edits.have_tools():
+        pytest.fail("ffmpeg and espeak-ng are missing: run `make system-deps`")
+    from batch.fingerprint import analyse
+
+    root = tmp_path_factory.mktemp("real")
+    recordings = edits.game_music(root / "packages")[: CATALOGUE + OUTSIDE]
+    assert len(recordings) == CATALOGUE + OUTSIDE
+    clips = [edits.clip(r, root / f"clip{i}.wav", start=10.0, seconds=30.0) for i, r in enumerate(recordings)]
+    index = Index.of_peaks((i, analyse(str(c))[1]) for i, c in enumerate(clips[:CATALOGUE]))
+    rng = np.random.default_rng(7)
+    queries = {kind: [analyse(str(edits.edit(kind, c, root / f"{kind}{i}.mp3", start=float(rng.uniform(0, 15)),
+                                             n=i)))[1] for i, c in enumerate(clips)]
+               for kind in edits.EDITS}
+    return index, queries
+
+
+@pytest.mark.parametrize("kind", ["excerpt", "sped_up", "slowed_reverb", "low_bitrate"])
+def test_real_recordings_are_found_through_each_edit(real, kind):
+    index, queries = real
+    found = [identify(index, q) for q in queries[kind]]
+    assert [f[0].item if f else None for f in found[:CATALOGUE]] == list(range(CATALOGUE))
+    assert found[CATALOGUE:] == [[]] * OUTSIDE  # recordings outside the catalogue: no answer
+    expected = {"sped_up": 1.25, "slowed_reverb": 0.85}.get(kind, 1.0)
+    assert all(abs(f[0].speed - expected) < 0.015 for f in found[:CATALOGUE])
+
+
+def test_voice_over_is_found_often_and_never_wrongly(real):
+    """Speech at the music's loudness hides most peaks: the benchmark reports the recall."""
+    index, queries = real
+    found = [identify(index, q) for q in queries["voice_over"]]
+    right = sum(bool(f) and f[0].item == i for i, f in enumerate(found[:CATALOGUE]))
+    wrong = sum(bool(f) and f[0].item != i for i, f in enumerate(found[:CATALOGUE]))
+    assert right >= CATALOGUE // 2 and wrong == 0
+    assert found[CATALOGUE:] == [[]] * OUTSIDE
+
+
+def test_analyse_shares_one_decode_with_the_vector(real, tmp_path):
+    from batch.features import vectorize
+    from batch.fingerprint import analyse
+
+    path = tmp_path / "m.wav"
+    import soundfile as sf
+
+    sf.write(path, melody(4), SR)
+    vector, peaks, clip = analyse(str(path))
+    np.testing.assert_array_equal(vector, vectorize(str(path)))
+    assert isinstance(clip, Clip) and len(peaks) > 100 and len(peaks.reference()) < len(peaks)
