@@ -105,7 +105,7 @@ def write_corpus(out: Path, *, n_tracks: int = 400, n_videos: int = 0, seed: int
         pool.starmap(_write_clip, jobs, chunksize=4)
     write_tracks_csv(out / "fma_metadata" / "tracks.csv", rows)
     if n_videos:
-        write_tiktok(out / "tiktok", rows, n_videos=n_videos, seed=seed)
+        write_tiktok(out / "tiktok", rows, n_videos=n_videos, seed=seed, workers=workers)
         write_chart(out / "charts" / "demo-top200.csv", seed=seed)
     (out / COMPLETE).write_text(f"{n_tracks} tracks, {n_videos} videos, seed {seed}\n")
     return rows
@@ -172,7 +172,7 @@ def noisy_artist(artist: str, rng: random.Random) -> str:
 
 
 def write_tiktok(folder: Path, rows: list[dict], *, n_videos: int, seed: int = 0,
-                 name: str = "dump-0001.ndjson") -> Path:
+                 name: str = "dump-0001.ndjson", workers: int | None = None) -> Path:
     """A TikTok dump (ndjson, 2019 and 2020+ shapes alternating) and its truth file.
 
     A quarter of the catalogue songs are used on TikTok, each through one or two sounds
@@ -223,7 +223,7 @@ def write_tiktok(folder: Path, rows: list[dict], *, n_videos: int, seed: int = 0
         w = csv.writer(f)
         w.writerow(["music_id", "title", "artist"])
         w.writerows((ids[i], title, artist) for i, (title, artist) in sorted(hits.items()))
-    write_sound_audio(folder.parent / "sound_audio", ids, sounds, rows, seed=seed)
+    write_sound_audio(folder.parent / "sound_audio", ids, sounds, rows, seed=seed, workers=workers)
     return path
 
 
@@ -234,7 +234,7 @@ SPEECH = ("wait for it, this is the best part of the whole song",
 
 
 def write_sound_audio(folder: Path, ids: list[str], sounds: list[tuple], rows: list[dict], *,
-                      seed: int = 0) -> Path:
+                      seed: int = 0, workers: int | None = None) -> Path:
     """Audio for the dump's sounds, and ``audio-truth.csv`` (music_id, track_id, edit) beside it.
 
     A sound named after a catalogue song gets an edit of that song's clip; half of the
@@ -257,7 +257,7 @@ def write_sound_audio(folder: Path, ids: list[str], sounds: list[tuple], rows: l
         genre = rng.choice(list(STYLES))
         jobs.append((folder / f"{music_id}.mp3", source, kind, genre, seed, i, rng.uniform(0, 17)))
         truth.append((music_id, track_id if track_id is not None else "", kind if source else "not in catalogue"))
-    with multiprocessing.get_context("spawn").Pool(os.cpu_count()) as pool:
+    with multiprocessing.get_context("spawn").Pool(workers or os.cpu_count()) as pool:
         pool.starmap(_write_sound, jobs, chunksize=4)
     with open(folder.parent / "audio-truth.csv", "w", newline="") as f:
         w = csv.writer(f)
