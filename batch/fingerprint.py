@@ -8,16 +8,21 @@ Peaks
     From the clip's one magnitude STFT (:func:`batch.features.stft_magnitude`: 22,050 Hz,
     n_fft 2048, hop 512, so one frame is 23.2 ms), take the local maxima of the log
     magnitude between :data:`FMIN` and :data:`FMAX` over a neighbourhood of
-    ±:data:`PEAK_FRAMES` frames and ±:data:`PEAK_BINS` bins, and keep the
-    :data:`PEAKS_PER_SECOND` strongest of each second. Each peak's frequency is
-    refined by parabolic interpolation and kept as ``log2(Hz)``.
+    ±:data:`PEAK_FRAMES` frames and ±:data:`PEAK_BINS` bins. Each second is cut into
+    :data:`PEAK_BANDS` bands of equal width in octaves, and each band keeps its
+    :data:`QUERY_PEAKS_PER_BAND` strongest peaks, ranked; a recording is indexed with
+    the :data:`PEAKS_PER_BAND` strongest only (:meth:`Peaks.reference`), a query uses
+    them all, so a loud voice over the music leaves some of the music's peaks in the
+    query. Each peak's frequency is refined by parabolic interpolation and kept as
+    ``log2(Hz)``.
 
 Landmarks
-    Each peak is paired with the next :data:`FANOUT` peaks less than :data:`DT_MAX`
-    frames and :data:`DL_MAX` octaves away. A pair hashes to (the anchor's log
-    frequency in 1/:data:`F1_STEPS` octave, the interval to the target in
+    Each peak is paired with every later peak at most :data:`DT_MAX` frames and less
+    than :data:`DL_MAX` (at least :data:`DL_MIN`) octaves away. A pair hashes to (the
+    anchor's log frequency in 1/:data:`F1_STEPS` octave, the interval to the target in
     1/:data:`DL_STEPS` octave, the frames between them), and is stored with the
-    anchor's frame.
+    anchor's frame. A recording's pairs are a subset of a query's whenever its peaks
+    are, because pairing depends on the zone, not on how many peaks lie in between.
 
 Speed changes
     TikTok's sped-up and slowed edits resample: at speed ``s`` every frequency is
@@ -56,19 +61,20 @@ FMIN, FMAX = 150.0, 5000.0
 """Peaks are taken between these frequencies, in Hz."""
 PEAK_FRAMES, PEAK_BINS = 4, 8
 """Half-widths of the neighbourhood a peak is the maximum of."""
-PEAK_BANDS, PEAKS_PER_BAND, QUERY_PEAKS_PER_BAND = 6, 2, 8
+PEAK_BANDS, PEAKS_PER_BAND, QUERY_PEAKS_PER_BAND = 6, 2, 16
 """Bands (equal in octaves); peaks kept per band and second when indexing, and when querying.
 
-A query keeps four times as many: under a voice the music's peaks are rarely the
+A query keeps eight times as many: under a voice the music's peaks are rarely the
 strongest, and every indexed pair whose two peaks survive is still among the query's."""
 DYNAMIC_RANGE = math.log(10 ** (60 / 20))
 """Peaks more than 60 dB below the clip's loudest bin are ignored (natural-log units)."""
-FANOUT = 4
 DT_MAX = 32
 """Longest gap between the peaks of a landmark, in frames (1.1 s)."""
 DL_MAX = 0.75
 """Widest interval between the peaks of a landmark, in octaves."""
-F1_STEPS, DL_STEPS = 16, 48
+DL_MIN = 0.03
+"""Narrowest interval; pairs on one held note say little about which recording it is."""
+F1_STEPS, DL_STEPS = 24, 64
 """Quantisation of the anchor's log frequency and of the interval, per octave."""
 LF_MIN = math.log2(FMIN) - 0.5
 N_F1 = int((math.log2(FMAX) + 0.5 - LF_MIN) * F1_STEPS) + 1
@@ -76,9 +82,9 @@ N_DL = 2 * int(DL_MAX * DL_STEPS) + 1
 SPEED_STEPS = 64
 SPEEDS = tuple(2.0 ** (k / SPEED_STEPS) for k in range(-23, 27))
 """Candidate speeds of a query relative to the original: 0.78 to 1.32, 1/64 octave apart."""
-OFFSET_BIN = 4
+OFFSET_BIN = 2
 """Width of the offset histogram's bins, in frames."""
-MIN_HASHES = 15
+MIN_HASHES = 12
 """Votes a song's best cell needs to count as identified (tests/benchmarks/bench_identify.py)."""
 
 _LO_BIN = int(math.ceil(FMIN * N_FFT / SR))
@@ -183,23 +189,44 @@ def landmarks(peaks: Peaks, speed: float = 1.0) -> tuple[np.ndarray, np.ndarray]
     times : np.ndarray [shape=(m,), dtype=float32]
         The anchor's frame, in the original's time.
     """
-    t = peaks.t.astype(np.float32) * np.float32(speed)
-    lf = peaks.lf - np.float32(math.log2(speed))
-    hashes, times = [], []
+    hashes, times, _ = _hash(_pairs(peaks, DT_MAX / speed), (speed,))
+    return hashes, times
+
+
+def _pairs(peaks: Peaks, longest: float) -> tuple[np.ndarray, ...]:
+    """Every (anchor, target) pair less than ``longest`` frames and DL_MAX octaves apart,
+    at least DL_MIN octaves apart: anchor frame, anchor log frequency, gap, interval."""
+    t, lf = peaks.t.astype(np.float32), peaks.lf
+    anchors, gaps, intervals = [], [], []
     n = t.shape[0]
     for j in range(1, n):
-        dt = np.rint(t[j:] - t[:-j])
-        if dt.size == 0 or dt.min() > DT_MAX:
+        dt = t[j:] - t[:-j]
+        if dt.min() > longest + 0.5:
             break
         dl = lf[j:] - lf[:-j]
-        f1 = np.floor((lf[:-j] - LF_MIN) * F1_STEPS)
-        ok = (dt >= 1) & (dt <= DT_MAX) & (np.abs(dl) < DL_MAX) & (f1 >= 0) & (f1 < N_F1)
-        ql = np.rint(dl[ok] * DL_STEPS).astype(np.int64) + N_DL // 2
-        hashes.append((f1[ok].astype(np.int64) * N_DL + ql) * (DT_MAX + 1) + dt[ok].astype(np.int64))
-        times.append(t[:-j][ok])
-    if not hashes:
-        return np.zeros(0, np.int32), np.zeros(0, np.float32)
-    return np.concatenate(hashes).astype(np.int32), np.concatenate(times)
+        ok = (dt >= 1) & (dt <= longest + 0.5) & (np.abs(dl) < DL_MAX) & (np.abs(dl) >= DL_MIN)
+        anchors.append(np.flatnonzero(ok))
+        gaps.append(dt[ok])
+        intervals.append(dl[ok])
+    if not anchors:
+        empty = np.zeros(0, np.float32)
+        return empty, empty, empty, empty
+    first = np.concatenate(anchors)
+    return t[first], lf[first], np.concatenate(gaps), np.concatenate(intervals)
+
+
+def _hash(pairs, speeds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs' hashes at each speed (peaks mapped back to the original's pitch and time):
+    hashes, anchor frames in the original's time, and the index of the speed."""
+    t1, lf1, dt, dl = pairs
+    s = np.asarray(speeds, np.float32)[None, :]
+    gap = np.rint(dt[:, None] * s)
+    f1 = np.floor((lf1[:, None] - np.log2(s) - np.float32(LF_MIN)) * F1_STEPS)
+    ok = (gap >= 1) & (gap <= DT_MAX) & (f1 >= 0) & (f1 < N_F1)
+    ql = np.rint(dl * DL_STEPS).astype(np.int64) + N_DL // 2  # an interval does not move with speed
+    pair, which = np.nonzero(ok)
+    hashes = (f1[pair, which].astype(np.int64) * N_DL + ql[pair]) * (DT_MAX + 1) + gap[pair, which].astype(np.int64)
+    return hashes.astype(np.int32), (t1[pair] * s[0, which]).astype(np.float32), which.astype(np.int16)
 
 
 class Index:
@@ -262,13 +289,7 @@ class Index:
 
 def query_landmarks(peaks: Peaks, speeds=SPEEDS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The query's hashes at every candidate speed: hashes, original-time frames, speed index."""
-    hashes, times, which = [], [], []
-    for i, speed in enumerate(speeds):
-        h, t = landmarks(peaks, speed)
-        hashes.append(h)
-        times.append(t)
-        which.append(np.full(h.shape[0], i, np.int16))
-    return np.concatenate(hashes), np.concatenate(times), np.concatenate(which)
+    return _hash(_pairs(peaks, DT_MAX / min(speeds)), speeds)
 
 
 def identify(index: Index, peaks: Peaks, *, speeds=SPEEDS, min_hashes: int = MIN_HASHES,
