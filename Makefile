@@ -85,6 +85,7 @@ bench: venv ## Run the benchmarks (figures for the README's Performance section)
 	$(PY) tests/benchmarks/bench_charts.py
 	$(PY) tests/benchmarks/bench_analyse.py
 	$(PY) tests/benchmarks/bench_identify.py
+	$(PY) tests/benchmarks/bench_fetch.py
 
 psql: venv ## Open psql on the store
 	$(PY) -m batch.db psql

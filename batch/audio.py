@@ -3,7 +3,9 @@
 Every caller, the Spark job and the web app alike, gets its samples here, so the
 definition of "the clip" lives in one place:
 
-1. Decode mp3, wav, ogg or flac with libsndfile (through ``soundfile``) to float32.
+1. Decode mp3, wav, ogg or flac with libsndfile (through ``soundfile``) to float32; what
+   libsndfile cannot read (m4a and aac, as TikTok and scrapers save sounds) is decoded
+   with FFmpeg's libraries (through PyAV).
 2. Refuse empty, undecodable, truncated and too-short input with :class:`AudioError`.
 3. For files longer than :data:`CLIP_SECONDS`, keep the middle window, starting at
    ``duration / 2 - 15 s`` (the FMA convention), counted in source samples.
@@ -99,9 +101,12 @@ def load_clip(source: str | os.PathLike | bytes) -> Clip:
             y = f.read(dtype="float32", always_2d=True)
     except (sf.SoundFileError, RuntimeError, EOFError) as e:
         reason = str(e).rsplit(": ", 1)[-1].rstrip(".")  # drop libsndfile's "<BytesIO ...>"
-        raise AudioError(
-            f"undecodable audio: not a readable mp3, wav, ogg or flac stream ({reason})"
-        ) from None
+        decoded = _decode_aac(data)
+        if decoded is None:
+            raise AudioError(
+                f"undecodable audio: not a readable mp3, wav, ogg, flac, m4a or aac stream ({reason})"
+            ) from None
+        y, sr_native, declared = decoded
 
     n = y.shape[0]
     duration = n / sr_native
@@ -135,6 +140,30 @@ def load_clip(source: str | os.PathLike | bytes) -> Clip:
         duration=duration,
         start=start / sr_native,
     )
+
+
+def _decode_aac(data: bytes):
+    """(samples (n, channels) float32, rate, 0) of an m4a or aac stream, or None for anything else."""
+    import av
+
+    if not (data[4:8] == b"ftyp" or (data[:1] == b"\xff" and data[1] & 0xF6 == 0xF0)):
+        return None  # only the containers libsndfile lacks; everything else stays its refusal
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            stream = next((s for s in container.streams if s.type == "audio"), None)
+            if stream is None:
+                return None
+            resampler = av.AudioResampler(format="fltp")
+            chunks = []
+            for frame in container.decode(stream):
+                for planar in resampler.resample(frame):
+                    chunks.append(planar.to_ndarray())
+            rate = stream.rate or stream.codec_context.sample_rate
+    except (av.error.FFmpegError, ValueError, IndexError):
+        return None
+    if not chunks or not rate:
+        return None
+    return np.ascontiguousarray(np.concatenate(chunks, axis=1).T, dtype=np.float32), int(rate), 0
 
 
 def resample(y: np.ndarray, *, sr_native: int) -> np.ndarray:

@@ -16,6 +16,7 @@ from markupsafe import escape
 from batch import db, search
 from batch.demo_corpus import write_corpus
 from batch.features import vectorize
+from batch.fingerprint import analyse
 from batch.load import load_catalogue, load_tiktok
 from batch.metadata import read_genres, read_tracks
 from tests.conftest import tone, write_wav
@@ -35,7 +36,11 @@ def write_catalogue(root: Path, n_tracks: int = 24) -> list[dict]:
         path = row["path"]
         part = root / "out" / "vectors" / f"genre_top={row['genre_top']}"
         part.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.table({"track_id": [row["track_id"]], "vector": [vectorize(path)],
+        vector, peaks, _ = analyse(str(path))
+        peaks = peaks.reference()
+        pq.write_table(pa.table({"track_id": [row["track_id"]], "vector": [vector],
+                                 "peak_t": pa.array([peaks.t], pa.list_(pa.int16())),
+                                 "peak_f": pa.array([peaks.lf], pa.list_(pa.float32())),
                                  "source_path": [str(path)]}), part / f"{row['track_id']}.parquet")
     (root / "out" / "tracks").mkdir()
     tracks.to_parquet(root / "out" / "tracks" / "part-0.parquet", index=False)
