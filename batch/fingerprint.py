@@ -86,6 +86,8 @@ OFFSET_BIN = 2
 """Width of the offset histogram's bins, in frames."""
 MIN_HASHES = 12
 """Votes a song's best cell needs to count as identified (tests/benchmarks/bench_identify.py)."""
+SCOUT_RANK, SCOUT_SPEEDS = 4, 3
+"""Peaks per band and second that scout the speeds, and how many speeds the full query then tries."""
 
 _LO_BIN = int(math.ceil(FMIN * N_FFT / SR))
 _HI_BIN = int(math.floor(FMAX * N_FFT / SR))
@@ -112,9 +114,13 @@ class Peaks:
 
     def reference(self) -> "Peaks":
         """The sparser set a recording is indexed with: the :data:`PEAKS_PER_BAND` strongest."""
+        return self.strongest(PEAKS_PER_BAND)
+
+    def strongest(self, per_band: int) -> "Peaks":
+        """The ``per_band`` strongest peaks of each band and second (all, without ranks)."""
         if self.rank is None:
             return self
-        keep = self.rank < PEAKS_PER_BAND
+        keep = self.rank < per_band
         return Peaks(self.t[keep], self.lf[keep], self.rank[keep])
 
 
@@ -297,26 +303,30 @@ def identify(index: Index, peaks: Peaks, *, speeds=SPEEDS, min_hashes: int = MIN
     """The recordings of ``index`` inside the query ``peaks``, best first (at most ``top``).
 
     A recording counts when its best (speed, offset) cell holds at least
-    ``min_hashes`` votes; each recording appears once, with its best cell. ``query``
-    is ``query_landmarks(peaks, speeds)`` when the caller has it already.
+    ``min_hashes`` votes; each recording appears once, with its best cell.
+
+    Hashing every pair of a dense query at every speed costs too much against a large
+    index, so the search scouts first: the query's :data:`SCOUT_RANK` strongest peaks per
+    band and second are hashed at every speed, and the full query only at the
+    :data:`SCOUT_SPEEDS` speeds whose best cells scored highest, and at speed 1 (most
+    sounds are not sped up or slowed). ``query`` is ``query_landmarks(peaks, speeds)``
+    when the caller has it already; then it is searched as it is.
     """
     if len(index) == 0 or len(peaks) == 0:
         return []
-    hashes, times, which = query if query is not None else query_landmarks(peaks, speeds)
-    query, items, ref_times = index.lookup(hashes)
-    if query.size == 0:
+    if query is None:
+        scout = _vote(index, query_landmarks(peaks.strongest(SCOUT_RANK), speeds), len(speeds))
+        chosen = _best_speeds(scout, len(speeds), SCOUT_SPEEDS)
+        if 1.0 in speeds:
+            chosen = sorted(set(chosen) | {list(speeds).index(1.0)})
+        if not chosen:
+            return []
+        hashes, times, which = _hash(_pairs(peaks, DT_MAX / min(speeds[i] for i in chosen)),
+                                     [speeds[i] for i in chosen])
+        query = hashes, times, np.asarray(chosen, np.int16)[which]
+    cells, votes, n_bins, shift = _vote(index, query, len(speeds))
+    if cells.size == 0:
         return []
-    offset = ref_times.astype(np.float32) - times[query]
-    shift = int(math.ceil(32768 / OFFSET_BIN)) + 1
-    n_bins = 2 * shift + 2
-    bins = np.floor(offset / OFFSET_BIN).astype(np.int64) + shift
-    key = (items.astype(np.int64) * len(speeds) + which[query]) * n_bins + bins
-    cells, votes = np.unique(key, return_counts=True)
-    # A cell and the next one count together: the offset drifts by a few frames when
-    # the true speed falls between two candidates.
-    nxt = np.minimum(np.searchsorted(cells, cells + 1), cells.size - 1)
-    votes = votes + np.where(cells[nxt] == cells + 1, votes[nxt], 0)
-
     item_of = cells // (n_bins * len(speeds))
     order = np.lexsort((cells, -votes, item_of))  # each item's best cell first
     first = order[np.r_[True, item_of[order][1:] != item_of[order][:-1]]]
@@ -326,8 +336,36 @@ def identify(index: Index, peaks: Peaks, *, speeds=SPEEDS, min_hashes: int = MIN
     for cell in first:
         speed = speeds[int(cells[cell] // n_bins % len(speeds))]
         start = (int(cells[cell] % n_bins) - shift + 0.5) * OFFSET_BIN * FRAME_SECONDS
-        found.append(Identification(index.ids[int(item_of[cell])].item()
-                                    if hasattr(index.ids[int(item_of[cell])], "item")
-                                    else index.ids[int(item_of[cell])],
+        item = index.ids[int(item_of[cell])]
+        found.append(Identification(item.item() if hasattr(item, "item") else item,
                                     int(votes[cell]), round(float(speed), 3), round(max(0.0, start), 2)))
     return found
+
+
+def _vote(index: Index, query, n_speeds: int):
+    """Votes per (item, speed, offset bin) cell: cells, votes (a cell plus the next), bins, shift."""
+    hashes, times, which = query
+    q, items, ref_times = index.lookup(hashes)
+    shift = int(math.ceil(32768 / OFFSET_BIN)) + 1
+    n_bins = 2 * shift + 2
+    if q.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), n_bins, shift
+    offset = ref_times.astype(np.float32) - times[q]
+    bins = np.floor(offset / OFFSET_BIN).astype(np.int64) + shift
+    key = (items.astype(np.int64) * n_speeds + which[q]) * n_bins + bins
+    cells, votes = np.unique(key, return_counts=True)
+    # A cell and the next one count together: the offset drifts by a few frames when
+    # the true speed falls between two candidates.
+    nxt = np.minimum(np.searchsorted(cells, cells + 1), cells.size - 1)
+    return cells, votes + np.where(cells[nxt] == cells + 1, votes[nxt], 0), n_bins, shift
+
+
+def _best_speeds(voted, n_speeds: int, k: int) -> list[int]:
+    """The ``k`` speed indices whose best cells hold the most votes."""
+    cells, votes, n_bins, _ = voted
+    if cells.size == 0:
+        return []
+    speed_of = cells // n_bins % n_speeds
+    best = np.zeros(n_speeds, np.int64)
+    np.maximum.at(best, speed_of, votes)
+    return sorted(int(i) for i in np.argsort(-best, kind="stable")[:k] if best[i] > 0)

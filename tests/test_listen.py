@@ -158,3 +158,20 @@ def test_bad_sound_audio_arguments_are_clear_errors(spark, corpus, features, tmp
         match.run(str(c / "fma_metadata" / "tracks.csv"), str(c / "tiktok"), tmp_path / "o2",
                   sound_audio=str(c / "sound_audio"), features=tmp_path / "nofeatures", spark=spark,
                   log=lambda m: None)
+
+
+def test_fetched_audio_can_be_kept_under_an_s3_prefix(s3_endpoint):
+    from batch.sources import Reader, s3_client
+    from text_pipeline.listen import _Writer
+
+    s3_client(s3_endpoint).create_bucket(Bucket="sounds")
+    path = _Writer("s3://sounds/audio/", s3_endpoint).write("123.mp3", b"ID3 audio")
+    assert path == "s3://sounds/audio/123.mp3"
+    assert Reader(s3_endpoint).read(path) == b"ID3 audio"
+
+
+def test_a_local_store_writes_atomically(tmp_path):
+    from text_pipeline.listen import _Writer
+
+    path = _Writer(str(tmp_path / "a"), None).write("9.mp3", b"ID3 x")
+    assert open(path, "rb").read() == b"ID3 x" and [p.name for p in (tmp_path / "a").iterdir()] == ["9.mp3"]
