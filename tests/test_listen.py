@@ -175,3 +175,19 @@ def test_a_local_store_writes_atomically(tmp_path):
 
     path = _Writer(str(tmp_path / "a"), None).write("9.mp3", b"ID3 x")
     assert open(path, "rb").read() == b"ID3 x" and [p.name for p in (tmp_path / "a").iterdir()] == ["9.mp3"]
+
+
+def test_a_rerun_with_nothing_new_starts_no_spark(spark, corpus, features, tmp_path):
+    c = corpus / "corpus"
+    out = tmp_path / "tiktok"
+    args = dict(sound_audio=str(c / "sound_audio"), features=features, log=lambda m: None)
+    match.run(str(c / "fma_metadata" / "tracks.csv"), str(c / "tiktok"), out, spark=spark, **args)
+    again = match.run(str(c / "fma_metadata" / "tracks.csv"), str(c / "tiktok"), out, spark=NoSpark(), **args)
+    assert not again.written and again.listened.analysed == 0
+
+
+class NoSpark:
+    """Stands where a SparkSession would: any use of it fails the test."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"Spark was used ({name}) although nothing was new")

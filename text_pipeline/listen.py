@@ -71,21 +71,26 @@ class ListenSummary:
                 f"{self.identified:,} identified as catalogue songs")
 
 
-def run(spark, videos, out: Path, *, sound_audio: str, features: str | Path, sound_store: str | None = None,
-        allow_private: bool = False, endpoint_url: str | None = None, log=print) -> ListenSummary:
-    """Bring ``videos``' sounds' audio up to date under ``out`` (see the module docstring)."""
+def run(session, videos: Path, out: Path, *, sound_audio: str, features: str | Path,
+        sound_store: str | None = None, allow_private: bool = False, new_videos: bool = True,
+        endpoint_url: str | None = None, log=print) -> ListenSummary:
+    """Bring the sounds' audio of the videos in ``videos`` (parquet) up to date under ``out``.
+
+    ``session()`` returns the SparkSession, and is called only when there is work for
+    Spark; ``new_videos`` False says the videos have not changed since the last run.
+    """
     started = time.perf_counter()
     summary = ListenSummary()
     staging = out / f".staging-listen-{uuid.uuid4().hex[:8]}"
     try:
         if sound_audio == "fetch":
-            sources = _fetch(spark, videos, out, staging, summary, sound_store=sound_store or
+            sources = _fetch(session, videos, out, staging, summary, sound_store=sound_store or
                              str(out / "sound_audio"), allow_private=allow_private,
-                             endpoint_url=endpoint_url, log=log)
+                             new_videos=new_videos, endpoint_url=endpoint_url, log=log)
         else:
             sources = _listed(sound_audio, endpoint_url=endpoint_url)
-        _analyse(spark, sources, out, staging, summary, endpoint_url=endpoint_url, log=log)
-        _identify(spark, out, staging, Path(features), summary, log=log)
+        _analyse(session, sources, out, staging, summary, endpoint_url=endpoint_url, log=log)
+        _identify(session, out, staging, Path(features), summary, log=log)
     finally:
         import shutil
 
@@ -97,15 +102,20 @@ def run(spark, videos, out: Path, *, sound_audio: str, features: str | Path, sou
 # --- 1. audio ----------------------------------------------------------------------------------
 
 
-def _fetch(spark, videos, out, staging, summary, *, sound_store, allow_private, endpoint_url, log):
-    from pyspark.sql import functions as F
-
+def _fetch(session, videos, out, staging, summary, *, sound_store, allow_private, new_videos,
+           endpoint_url, log):
     from text_pipeline.fetch import RETRIED
 
-    urls = (videos.filter(F.col("sound_url").isNotNull())
-            .groupBy("music_id").agg(F.min("sound_url").alias("url")))
     previous = _read(out / "fetches")
     done = previous[~previous["status"].isin(RETRIED)] if previous is not None else None
+    if previous is not None and len(done) == len(previous) and not new_videos:
+        log(f"[listen] no new sounds and nothing to retry: {len(done):,} fetched or failed for good before")
+        return _fetched_sources(done)
+    from pyspark.sql import functions as F
+
+    spark = session()
+    urls = (spark.read.parquet(str(videos)).filter(F.col("sound_url").isNotNull())
+            .groupBy("music_id").agg(F.min("sound_url").alias("url")))
     todo = urls
     if done is not None and len(done):
         todo = urls.join(spark.createDataFrame(done[["music_id"]]), "music_id", "left_anti")
@@ -128,7 +138,12 @@ def _fetch(spark, videos, out, staging, summary, *, sound_store, allow_private, 
         _write(rows.sort_values("music_id", ignore_index=True), staging / "fetches", out / "fetches")
         log(f"[listen] {summary.fetched:,} fetched; failed: "
             + (", ".join(f"{v:,} {k}" for k, v in sorted(summary.failures.items())) or "none"))
-    ok = rows[rows["status"] == "ok"]
+    return _fetched_sources(rows)
+
+
+def _fetched_sources(fetches: pd.DataFrame) -> pd.DataFrame:
+    """The audio files that fetching brought in, as sources to analyse."""
+    ok = fetches[fetches["status"] == "ok"]
     return pd.DataFrame({"music_id": ok["music_id"], "source_path": ok["path"],
                          "source_size": ok["bytes"].astype("int64"), "source_version": "fetched"})
 
@@ -201,7 +216,7 @@ def _listed(src: str, *, endpoint_url) -> pd.DataFrame:
 # --- 2. sounds ---------------------------------------------------------------------------------
 
 
-def _analyse(spark, sources: pd.DataFrame, out, staging, summary, *, endpoint_url, log):
+def _analyse(session, sources: pd.DataFrame, out, staging, summary, *, endpoint_url, log):
     key = ["music_id", "source_path", "source_size", "source_version"]
     previous = _read(out / "sounds")
     kept = previous.merge(sources[key], on=key) if previous is not None else None
@@ -215,6 +230,7 @@ def _analyse(spark, sources: pd.DataFrame, out, staging, summary, *, endpoint_ur
     log(f"[listen] analysing {len(todo):,} new sound files ({0 if kept is None else len(kept):,} unchanged)")
     new = None
     if len(todo):
+        spark = session()
         spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "8")
         parts = max(1, min(len(todo), spark.sparkContext.defaultParallelism * 4))
         new = (spark.createDataFrame(todo, "music_id string, source_path string, source_size long, "
@@ -268,7 +284,7 @@ def catalogue_index(features: Path):
                           for i, t, f in zip(ids, ts, fs) if t is not None)
 
 
-def _identify(spark, out, staging, features, summary, *, log):
+def _identify(session, out, staging, features, summary, *, log):
     from batch.load import catalogue_version, output_version
 
     state = {"catalogue": catalogue_version(features), "sounds": output_version(out / "sounds")}
@@ -284,6 +300,7 @@ def _identify(spark, out, staging, features, summary, *, log):
         f"({index.nbytes / max(1, len(index.ids)):,.0f} index bytes per song)")
     found = pd.DataFrame(columns=[c.split()[0] for c in AUDIO_MATCH_DDL.split(", ")])
     if len(with_peaks):
+        spark = session()
         broadcast = spark.sparkContext.broadcast(index)
         try:
             spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "64")

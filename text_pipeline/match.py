@@ -389,14 +389,20 @@ def run(tracks: str, tiktok: str | list[str], out: str | Path, *, threshold: flo
         summary.sounds, summary.matched = previous.get("sounds", 0), previous.get("matched", 0)
         summary.seconds = time.perf_counter() - started
         return summary
-    if spark is None:
-        from batch.spark import get_spark
+    sessions = [spark]
 
-        spark = get_spark("match", master)
+    def session():
+        """Spark, started the first time a step needs it (a rerun with nothing new needs none)."""
+        if sessions[0] is None:
+            from batch.spark import get_spark
+
+            sessions[0] = get_spark("match", master)
+        return sessions[0]
+
     if new:
         log(f"[match] {len(new)} {'new ' if incremental else ''}dump file(s) to process, "
             f"{len(files) - len(new)} already done")
-        _title_matches(spark, catalogue, new, out, inputs, summary, incremental=incremental,
+        _title_matches(session(), catalogue, new, out, inputs, summary, incremental=incremental,
                        threshold=threshold, endpoint_url=endpoint_url, log=log)
     else:
         log(f"[match] no new dump files among {len(files)}")
@@ -405,8 +411,8 @@ def run(tracks: str, tiktok: str | list[str], out: str | Path, *, threshold: flo
         from text_pipeline import listen
 
         summary.listened = listen.run(
-            spark, spark.read.parquet(str(out / "tiktok")), out, sound_audio=sound_audio,
-            features=features, sound_store=sound_store, allow_private=allow_private_urls,
+            session, out / "tiktok", out, sound_audio=sound_audio, features=features,
+            sound_store=sound_store, allow_private=allow_private_urls, new_videos=bool(new),
             endpoint_url=endpoint_url, log=log)
     summary.written = _combine_matches(out, log) or summary.written
     summary.seconds = time.perf_counter() - started
