@@ -86,7 +86,7 @@ OFFSET_BIN = 2
 """Width of the offset histogram's bins, in frames."""
 MIN_HASHES = 12
 """Votes a song's best cell needs to count as identified (tests/benchmarks/bench_identify.py)."""
-SCOUT_RANK, SCOUT_SPEEDS = 4, 3
+SCOUT_RANK, SCOUT_SPEEDS = 3, 2
 """Peaks per band and second that scout the speeds, and how many speeds the full query then tries."""
 
 _LO_BIN = int(math.ceil(FMIN * N_FFT / SR))

@@ -101,8 +101,11 @@ def game_music(dest: Path, packages=("drascula-music",), *, min_seconds: float =
         unpacked = dest / package
         if not (unpacked / ".done").exists():
             with tempfile.TemporaryDirectory(dir=dest) as tmp:
-                subprocess.run(["apt-get", "download", package], cwd=tmp, check=True, timeout=900,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                download = ["apt-get", "download", package]
+                if subprocess.run(download, cwd=tmp, timeout=900, capture_output=True).returncode:
+                    # A machine whose package lists were never fetched finds nothing: fetch them once.
+                    subprocess.run(["apt-get", "update", "-qq"], check=True, timeout=900, capture_output=True)
+                    subprocess.run(download, cwd=tmp, check=True, timeout=900, capture_output=True)
                 deb = next(Path(tmp).glob("*.deb"))
                 subprocess.run(["dpkg", "-x", str(deb), str(unpacked)], check=True, timeout=300)
             (unpacked / ".done").touch()

@@ -75,7 +75,7 @@ class Summary:
     new_files: int = 0
     written: bool = False
     listened: object = None  # text_pipeline.listen.ListenSummary, with --sound-audio
-    methods: dict = None  # matches per method
+    methods: dict | None = None  # matches per method: title, audio, title+audio
 
     def line(self) -> str:
         rate = self.records / self.seconds if self.seconds else 0.0
@@ -384,9 +384,10 @@ def run(tracks: str, tiktok: str | list[str], out: str | Path, *, threshold: flo
                    and all(inputs["files"].get(p) == sig for p, sig in previous["files"].items()))
     new = [f for f in files if not incremental or f.path not in previous["files"]]
     summary = Summary(new_files=len(new))
-    if not new and sound_audio is None:
+    if not new and sound_audio is None and (out / "matches").exists():
         log(f"[match] no new dump files among {len(files)}: nothing to do")
-        summary.sounds, summary.matched = previous.get("sounds", 0), previous.get("matched", 0)
+        summary.sounds = previous.get("sounds", 0)
+        _count_matches(out, summary)
         summary.seconds = time.perf_counter() - started
         return summary
     sessions = [spark]
@@ -415,8 +416,14 @@ def run(tracks: str, tiktok: str | list[str], out: str | Path, *, threshold: flo
             sound_store=sound_store, allow_private=allow_private_urls, new_videos=bool(new),
             endpoint_url=endpoint_url, log=log)
     summary.written = _combine_matches(out, log) or summary.written
+    _count_matches(out, summary)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _count_matches(out: Path, summary: Summary) -> None:
+    methods = pd.read_parquet(out / "matches", columns=["method"])["method"]
+    summary.matched, summary.methods = len(methods), methods.value_counts().to_dict()
 
 
 def _title_matches(spark, catalogue, new, out, inputs, summary, *, incremental, threshold,

@@ -186,43 +186,38 @@ def _with_sound_videos(conn, sounds: list[dict], per_sound: int, keep_order: boo
                        FROM tiktok_sounds WHERE music_id = ANY(%s)""", (ids,))
         info = {r[0]: dict(zip(("music_id", "song_title", "artist_name", "is_original", "video_count",
                                 "total_plays"), r)) for r in cur.fetchall()}
-        cur.execute(
-            f"""SELECT music_id, video_id, video_url, cover_url, play_count, like_count, comment_count,
-                       share_count, hashtags, song_title, author, engagement
-                FROM (SELECT v.*, {ENGAGEMENT} AS engagement,
-                             row_number() OVER (PARTITION BY v.music_id
-                                                ORDER BY {ENGAGEMENT} DESC, v.video_id) AS rank
-                      FROM tiktok_videos v WHERE v.music_id = ANY(%s)) ranked
-                WHERE rank <= %s ORDER BY music_id, rank""", (ids, per_sound))
-        columns = [d[0] for d in cur.description]
-        videos: dict[str, list[dict]] = {}
-        for row in cur.fetchall():
-            video = dict(zip(columns, row))
-            videos.setdefault(video.pop("music_id"), []).append(video)
-    out = [{**s, **info.get(s["music_id"], {"song_title": None, "artist_name": None, "is_original": None,
-                                            "video_count": 0, "total_plays": 0}),
-            "videos": videos.get(s["music_id"], [])} for s in sounds if s["music_id"] in info]
+    videos = _ranked_videos(conn, "v.music_id", "tiktok_videos v", ids, per_sound)
+    out = [{**s, **info[s["music_id"]], "videos": videos.get(s["music_id"], [])}
+           for s in sounds if s["music_id"] in info]  # a sound no loaded video uses is not shown
     return out if keep_order else sorted(out, key=lambda s: (-s["video_count"], s["music_id"]))
 
 
 def tiktok_uses(conn, track_ids: list[int], per_track: int) -> dict[int, list[dict]]:
     """Each track's TikTok videos, most engaging first."""
+    return _ranked_videos(conn, "m.track_id", "matches m JOIN tiktok_videos v USING (music_id)",
+                          track_ids, per_track)
+
+
+def _ranked_videos(conn, key: str, source: str, ids: list, per: int) -> dict:
+    """The ``per`` most engaging videos (``v``) of each ``key`` in ``ids``, from ``source``.
+
+    ``key`` and ``source`` are this module's own SQL fragments, never request input.
+    """
     with conn.cursor() as cur:
         cur.execute(
-            f"""SELECT track_id, video_id, video_url, cover_url, play_count, like_count,
+            f"""SELECT key, video_id, video_url, cover_url, play_count, like_count,
                        comment_count, share_count, hashtags, song_title, author, engagement
-                FROM (SELECT m.track_id, v.*, {ENGAGEMENT} AS engagement,
-                             row_number() OVER (PARTITION BY m.track_id
+                FROM (SELECT {key} AS key, v.*, {ENGAGEMENT} AS engagement,
+                             row_number() OVER (PARTITION BY {key}
                                                 ORDER BY {ENGAGEMENT} DESC, v.video_id) AS rank
-                      FROM matches m JOIN tiktok_videos v USING (music_id)
-                      WHERE m.track_id = ANY(%s)) ranked
-                WHERE rank <= %s ORDER BY track_id, rank""", (track_ids, per_track))
+                      FROM {source} WHERE {key} = ANY(%s)) ranked
+                WHERE rank <= %s ORDER BY key, rank""", (ids, per))
         columns = [d[0] for d in cur.description]
-        uses: dict[int, list[dict]] = {}
+        found: dict = {}
         for row in cur.fetchall():
             video = dict(zip(columns, row))
-            uses.setdefault(video.pop("track_id"), []).append(video)
-    return uses
+            found.setdefault(video.pop("key"), []).append(video)
+    return found
 
 
 def popularity(conn, query: Query) -> list[dict]:
