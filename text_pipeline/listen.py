@@ -56,6 +56,7 @@ class ListenError(ValueError):
 
 @dataclass
 class ListenSummary:
+    fetching: bool = False
     fetched: int = 0
     failures: dict[str, int] = field(default_factory=dict)
     analysed: int = 0
@@ -65,10 +66,12 @@ class ListenSummary:
     seconds: float = 0.0
 
     def line(self) -> str:
-        failed = ", ".join(f"{n:,} {reason}" for reason, n in sorted(self.failures.items())) or "none"
-        return (f"sound audio: fetched {self.fetched:,} (failed: {failed}); analysed {self.analysed:,} "
-                f"({self.unusable:,} unusable); {self.with_audio:,} sounds with audio, "
-                f"{self.identified:,} identified as catalogue songs")
+        text = "sound audio: "
+        if self.fetching:
+            failed = ", ".join(f"{n:,} {reason}" for reason, n in sorted(self.failures.items())) or "none"
+            text += f"fetched {self.fetched:,} (failed: {failed}); "
+        return text + (f"analysed {self.analysed:,} ({self.unusable:,} unusable); {self.with_audio:,} "
+                       f"sounds with audio, {self.identified:,} identified as catalogue songs")
 
 
 def run(session, videos: Path, out: Path, *, sound_audio: str, features: str | Path,
@@ -80,7 +83,7 @@ def run(session, videos: Path, out: Path, *, sound_audio: str, features: str | P
     Spark; ``new_videos`` False says the videos have not changed since the last run.
     """
     started = time.perf_counter()
-    summary = ListenSummary()
+    summary = ListenSummary(fetching=sound_audio == "fetch")
     staging = out / f".staging-listen-{uuid.uuid4().hex[:8]}"
     try:
         if sound_audio == "fetch":
