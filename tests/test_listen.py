@@ -191,3 +191,31 @@ class NoSpark:
 
     def __getattr__(self, name):
         raise AssertionError(f"Spark was used ({name}) although nothing was new")
+
+
+def test_a_dump_whose_links_have_all_expired_fails_nothing(spark, corpus, features, store, tmp_path):
+    """Every link in the 2019 dump has expired: each is a counted failure, never an error."""
+    c = corpus / "corpus"
+    with serving(tmp_path) as server:  # serves no file: every sound answers 404
+        dest = tmp_path / "dump"
+        dest.mkdir()
+        with open(c / "tiktok" / "dump-0001.ndjson") as f, open(dest / "dump.ndjson", "w") as out:
+            for line in f:
+                record = json.loads(line)
+                music = record.get("musicInfos") or record["music"]
+                url = server.url(f"sounds/{music.get('musicId') or music.get('id')}.mp3")
+                music["playUrl"] = [url] if "musicInfos" in record else url
+                out.write(json.dumps(record) + "\n")
+        summary = match.run(str(c / "fma_metadata" / "tracks.csv"), str(dest), tmp_path / "tiktok",
+                            sound_audio="fetch", features=features, allow_private_urls=True, spark=spark,
+                            log=lambda m: None)
+    assert summary.listened.fetched == 0 and summary.listened.failures == {"expired": summary.sounds}
+    assert summary.listened.with_audio == 0 and summary.listened.identified == 0
+    matches = pd.read_parquet(tmp_path / "tiktok" / "matches")
+    assert len(matches) and set(matches["method"]) == {"title"}
+    from batch.load import load_tiktok
+
+    out = tmp_path / "tiktok"
+    loaded = load_tiktok(store, out / "tiktok", matches=out / "matches", sounds=out / "sounds")
+    assert loaded.rows["sound_vectors"] == loaded.rows["sound_fingerprints"] == 0
+    assert loaded.rows["matches"] == len(matches)

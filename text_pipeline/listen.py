@@ -46,6 +46,8 @@ FETCH_DDL = ("music_id string, url string, status string, detail string, http_st
 SOUND_DDL = ("music_id string, source_path string, source_size long, source_version string, "
              "vector array<float>, peak_t array<smallint>, peak_f array<float>, "
              "peak_rank array<tinyint>, duration double, error string")
+FETCH_DDL_COLUMNS = [c.split()[0] for c in FETCH_DDL.split(", ")]
+SOUND_COLUMNS = [c.split()[0] for c in SOUND_DDL.split(", ")]
 AUDIO_MATCH_DDL = ("tiktok_music_id string, fma_track_id long, audio_hashes int, "
                    "audio_offset double, audio_speed double")
 
@@ -151,8 +153,6 @@ def _fetched_sources(fetches: pd.DataFrame) -> pd.DataFrame:
                          "source_size": ok["bytes"].astype("int64"), "source_version": "fetched"})
 
 
-FETCH_DDL_COLUMNS = [c.split()[0] for c in FETCH_DDL.split(", ")]
-
 
 def _fetch_batches(batches, sound_store, allow_private, endpoint_url):
     from text_pipeline.fetch import fetch_audio
@@ -240,7 +240,8 @@ def _analyse(session, sources: pd.DataFrame, out, staging, summary, *, endpoint_
                                      "source_version string").repartition(parts)
                .mapInPandas(lambda it: _analyse_batches(it, endpoint_url), SOUND_DDL).toPandas())
         summary.unusable = int(new["error"].notna().sum())
-    sounds = pd.concat([f for f in (kept, new) if f is not None], ignore_index=True)
+    parts = [f for f in (kept, new) if f is not None]
+    sounds = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=SOUND_COLUMNS)
     summary.with_audio = int(sounds["error"].isna().sum())
     _write(sounds.sort_values("music_id", ignore_index=True), staging / "sounds", out / "sounds")
 
