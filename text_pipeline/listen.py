@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -67,11 +68,14 @@ class ListenSummary:
     identified: int = 0
     seconds: float = 0.0
 
+    def failed(self) -> str:
+        """The fetch failures by reason, as text."""
+        return ", ".join(f"{n:,} {reason}" for reason, n in sorted(self.failures.items())) or "none"
+
     def line(self) -> str:
         text = "sound audio: "
         if self.fetching:
-            failed = ", ".join(f"{n:,} {reason}" for reason, n in sorted(self.failures.items())) or "none"
-            text += f"fetched {self.fetched:,} (failed: {failed}); "
+            text += f"fetched {self.fetched:,} (failed: {self.failed()}); "
         return text + (f"analysed {self.analysed:,} ({self.unusable:,} unusable); {self.with_audio:,} "
                        f"sounds with audio, {self.identified:,} identified as catalogue songs")
 
@@ -97,8 +101,6 @@ def run(session, videos: Path, out: Path, *, sound_audio: str, features: str | P
         _analyse(session, sources, out, staging, summary, endpoint_url=endpoint_url, log=log)
         _identify(session, out, staging, Path(features), summary, log=log)
     finally:
-        import shutil
-
         shutil.rmtree(staging, ignore_errors=True)
     summary.seconds = time.perf_counter() - started
     return summary
@@ -135,14 +137,12 @@ def _fetch(session, videos, out, staging, summary, *, sound_store, allow_private
         fetched = todo.repartition(parts).mapInPandas(
             lambda it: _fetch_batches(it, sound_store, allow_private, endpoint_url), FETCH_DDL).toPandas()
     todo.unpersist()
-    rows = pd.concat([f for f in (done, fetched) if f is not None], ignore_index=True) \
-        if (done is not None or fetched is not None) else pd.DataFrame(columns=FETCH_DDL_COLUMNS)
+    rows = _concat((done, fetched), FETCH_DDL_COLUMNS)
     if fetched is not None:
         summary.fetched = int((fetched["status"] == "ok").sum())
         summary.failures = fetched.loc[fetched["status"] != "ok", "status"].value_counts().to_dict()
         _write(rows.sort_values("music_id", ignore_index=True), staging / "fetches", out / "fetches")
-        log(f"[listen] {summary.fetched:,} fetched; failed: "
-            + (", ".join(f"{v:,} {k}" for k, v in sorted(summary.failures.items())) or "none"))
+        log(f"[listen] {summary.fetched:,} fetched; failed: {summary.failed()}")
     return _fetched_sources(rows)
 
 
@@ -151,7 +151,6 @@ def _fetched_sources(fetches: pd.DataFrame) -> pd.DataFrame:
     ok = fetches[fetches["status"] == "ok"]
     return pd.DataFrame({"music_id": ok["music_id"], "source_path": ok["path"],
                          "source_size": ok["bytes"].astype("int64"), "source_version": "fetched"})
-
 
 
 def _fetch_batches(batches, sound_store, allow_private, endpoint_url):
@@ -240,8 +239,7 @@ def _analyse(session, sources: pd.DataFrame, out, staging, summary, *, endpoint_
                                      "source_version string").repartition(parts)
                .mapInPandas(lambda it: _analyse_batches(it, endpoint_url), SOUND_DDL).toPandas())
         summary.unusable = int(new["error"].notna().sum())
-    parts = [f for f in (kept, new) if f is not None]
-    sounds = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=SOUND_COLUMNS)
+    sounds = _concat((kept, new), SOUND_COLUMNS)
     summary.with_audio = int(sounds["error"].isna().sum())
     _write(sounds.sort_values("music_id", ignore_index=True), staging / "sounds", out / "sounds")
 
@@ -371,6 +369,12 @@ MATCH_COLUMNS = ("fma_track_id", "tiktok_music_id", "title_score", "artist_score
 
 
 # --- parquet on the driver -------------------------------------------------------------------
+
+
+def _concat(frames, columns) -> pd.DataFrame:
+    """The frames that exist, one after the other; an empty frame of ``columns`` if none does."""
+    frames = [f for f in frames if f is not None]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
 def _read(path: Path) -> pd.DataFrame | None:
