@@ -40,6 +40,14 @@ Voting
     identified when its best cell holds at least :data:`MIN_HASHES` votes; the cell
     gives the speed and where in the song the query starts.
 
+Stop words
+    Music dwells on a few pitches and intervals, so some hashes are held by a great many
+    songs. They say little about which song a query holds, yet a query's lookups of them
+    return most of its hits, and their chance votes grow with the catalogue. A hash held
+    by more than :data:`COMMON` times its even share of the index is left out of it
+    (:func:`common`): on a 3,000-song catalogue that halves the index and the search time
+    and changes no answer (tests/benchmarks/bench_identify.py).
+
 Only what the clip window holds can be found: a catalogue song is its 30 s clip,
 so an excerpt taken from elsewhere in the full song is not identified.
 """
@@ -88,6 +96,11 @@ MIN_HASHES = 12
 """Votes a song's best cell needs to count as identified (tests/benchmarks/bench_identify.py)."""
 SCOUT_RANK, SCOUT_SPEEDS = 3, 2
 """Peaks per band and second that scout the speeds, and how many speeds the full query then tries."""
+COMMON = 20
+"""A hash held by more than this many times the landmarks an even spread over all hashes
+would give it is a stop word, left out of the index (:func:`common`)."""
+N_HASHES = N_F1 * N_DL * (DT_MAX + 1)
+"""How many different hashes there are."""
 
 _LO_BIN = int(math.ceil(FMIN * N_FFT / SR))
 _HI_BIN = int(math.floor(FMAX * N_FFT / SR))
@@ -235,6 +248,14 @@ def _hash(pairs, speeds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return hashes.astype(np.int32), (t1[pair] * s[0, which]).astype(np.float32), which.astype(np.int16)
 
 
+def common(hashes: np.ndarray) -> np.ndarray:
+    """Which entries of a whole index's ``hashes`` are stop words (see the module's notes)."""
+    if hashes.size == 0:
+        return np.zeros(0, bool)
+    _, inverse, counts = np.unique(hashes, return_inverse=True, return_counts=True)
+    return counts[inverse] > COMMON * max(1.0, hashes.size / N_HASHES)
+
+
 class Index:
     """Landmarks of many recordings, sorted by hash, for :func:`identify`.
 
@@ -256,7 +277,8 @@ class Index:
 
     @classmethod
     def of_peaks(cls, recordings) -> "Index":
-        """An index of ``(id, Peaks)`` pairs: each recording's reference peaks, at speed 1."""
+        """An index of ``(id, Peaks)`` pairs: each recording's reference peaks, at speed 1,
+        without the stop words."""
         ids, hashes, items, times = [], [], [], []
         for pos, (item, peaks) in enumerate(recordings):
             h, t = landmarks(peaks.reference())
@@ -266,11 +288,14 @@ class Index:
             items.append(np.full(h.shape[0], pos, np.int32))
         if not ids:
             return cls([], np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.int16))
-        return cls(ids, np.concatenate(hashes), np.concatenate(items), np.concatenate(times))
+        hashes, items, times = np.concatenate(hashes), np.concatenate(items), np.concatenate(times)
+        keep = ~common(hashes)
+        return cls(ids, hashes[keep], items[keep], times[keep])
 
     @classmethod
     def of_rows(cls, hashes, ids, times) -> "Index":
-        """An index of (hash, recording id, frame) rows, as the store returns them."""
+        """An index of (hash, recording id, frame) rows, as the store returns them
+        (:func:`batch.load.fingerprint_rows` left the stop words out)."""
         uniques, items = np.unique(np.asarray(ids), return_inverse=True)
         return cls(uniques, np.asarray(hashes, np.int32), items.astype(np.int32), np.asarray(times))
 

@@ -125,8 +125,9 @@ def load_catalogue(conn, out: str | Path, *, genres_csv: str | Path = DEFAULT_GE
 
 
 def fingerprint_rows(ids, peak_t, peak_f, peak_rank=None, *, id_column: str) -> pa.Table:
-    """(hash, id, t) rows of every item's reference landmarks (:mod:`batch.fingerprint`)."""
-    from batch.fingerprint import Peaks, landmarks
+    """(hash, id, t) rows of every item's reference landmarks (:mod:`batch.fingerprint`),
+    without the stop words."""
+    from batch.fingerprint import Peaks, common, landmarks
 
     hashes, items, times = [], [], []
     ranks = peak_rank if peak_rank is not None else [None] * len(ids)
@@ -141,8 +142,10 @@ def fingerprint_rows(ids, peak_t, peak_f, peak_rank=None, *, id_column: str) -> 
         items.append(np.repeat(np.asarray([item]), h.shape[0]))
     if not hashes:
         return pa.table({"hash": pa.array([], pa.int32()), id_column: pa.array([]), "t": pa.array([], pa.int16())})
-    return pa.table({"hash": np.concatenate(hashes), id_column: np.concatenate(items),
-                     "t": np.concatenate(times)})
+    hashes = np.concatenate(hashes)
+    keep = ~common(hashes)
+    return pa.table({"hash": hashes[keep], id_column: np.concatenate(items)[keep],
+                     "t": np.concatenate(times)[keep]})
 
 
 def scaler_of(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

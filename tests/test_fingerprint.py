@@ -10,7 +10,7 @@ import soxr
 
 from batch.audio import SR, Clip
 from batch.features import stft_magnitude
-from batch.fingerprint import Index, Peaks, identify, landmarks, spectral_peaks
+from batch.fingerprint import COMMON, Index, Peaks, common, identify, landmarks, spectral_peaks
 from tests import edits
 
 
@@ -84,6 +84,26 @@ def test_an_index_from_store_rows_votes_like_the_original(generated):
     assert [f.item for f in identify(from_rows, query)] == [f.item for f in identify(index, query)] == [2]
 
 
+def test_a_hash_held_by_too_many_songs_is_left_out_of_the_index(generated):
+    songs, _ = generated
+    ordinary = np.arange(1000, 2000, dtype=np.int32)  # one landmark per hash
+    crowded = np.full(COMMON + 1, 7, np.int32)
+    assert not common(ordinary).any()
+    assert common(np.concatenate([ordinary, crowded])).sum() == COMMON + 1
+    assert not common(np.full(COMMON, 7, np.int32)).any()  # at the limit it is kept
+    assert common(np.zeros(0, np.int32)).size == 0
+
+    # Songs that all hold one and the same phrase: its hashes are dropped, and each song is
+    # still found by what is its own.
+    phrase = melody(77, 6.0)
+    shared = {seed: np.concatenate([phrase, y[: 24 * SR]]) for seed, y in songs.items()}
+    many = {**shared, **{100 + k: np.concatenate([phrase, melody(200 + k, 24.0)]) for k in range(COMMON)}}
+    index = Index.of_peaks((seed, peaks_of(y)) for seed, y in many.items())
+    full = sum(len(landmarks(peaks_of(y).reference())[0]) for y in many.values())
+    assert len(index) < full
+    assert [f.item for f in identify(index, peaks_of(shared[4][int(8 * SR): int(20 * SR)]))] == [4]
+
+
 # --- real recordings -----------------------------------------------------------------------------
 
 CATALOGUE, OUTSIDE = 8, 4
@@ -104,11 +124,11 @@ def real(tmp_path_factory):
     rng = np.random.default_rng(7)
     queries = {kind: [analyse(str(edits.edit(kind, c, root / f"{kind}{i}.mp3", start=float(rng.uniform(0, 15)),
                                              n=i)))[1] for i, c in enumerate(clips)]
-               for kind in edits.EDITS}
+               for kind in edits.EDITS + edits.HARDER}
     return index, queries, clips
 
 
-@pytest.mark.parametrize("kind", ["excerpt", "sped_up", "slowed_reverb", "low_bitrate"])
+@pytest.mark.parametrize("kind", edits.EDITS)
 def test_real_recordings_are_found_through_each_edit(real, kind):
     index, queries, _ = real
     found = [identify(index, q) for q in queries[kind]]
@@ -118,10 +138,10 @@ def test_real_recordings_are_found_through_each_edit(real, kind):
     assert all(abs(f[0].speed - expected) < 0.015 for f in found[:CATALOGUE])
 
 
-def test_voice_over_is_found_often_and_never_wrongly(real):
-    """Speech at the music's loudness hides most peaks: the benchmark reports the recall."""
+def test_a_voice_louder_than_the_music_is_found_often_and_never_wrongly(real):
+    """Speech 6 dB above the music hides most of its peaks: the benchmark reports the recall."""
     index, queries, _ = real
-    found = [identify(index, q) for q in queries["voice_over"]]
+    found = [identify(index, q) for q in queries["voice_over_loud"]]
     right = sum(bool(f) and f[0].item == i for i, f in enumerate(found[:CATALOGUE]))
     wrong = sum(bool(f) and f[0].item != i for i, f in enumerate(found[:CATALOGUE]))
     assert right >= CATALOGUE // 2 and wrong == 0

@@ -2,7 +2,7 @@
 
 Quality: real recordings from Debian's game-music packages. The first ``--catalogue`` become
 30 s catalogue clips; every recording (the rest are negatives, outside the catalogue) gets
-each edit of tests/edits.py, taken from a random point of its clip. Ours is
+each edit of tests/edits.py (and the harder ones, reported apart), taken from a random point of its clip. Ours is
 :func:`batch.fingerprint.identify`; the baseline, measured in the same run, is the nearest
 catalogue clip by the 245-number vector (z-scored with the catalogue's scaler, cosine), with
 the threshold that maximises its accuracy over all queries.
@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from batch.fingerprint import Index, analyse, identify  # noqa: E402
+from batch.fingerprint import Index, analyse, identify, landmarks as landmarks_of  # noqa: E402
 from batch.load import embed, scaler_of  # noqa: E402
 from tests import edits  # noqa: E402
 from tests.test_fingerprint import melody, peaks_of  # noqa: E402
@@ -66,7 +66,7 @@ def quality(work: Path, n_catalogue: int, seed: int) -> None:
     catalogue = embed(vectors, mean, std)
     rows = []  # (edit, truth or None, ours or None, baseline best, baseline similarity)
     for i, clip in enumerate(clips):
-        for kind in edits.EDITS:
+        for kind in edits.EDITS + edits.HARDER:
             q = work / "queries" / f"{clip.stem}_{kind}.mp3"
             if not q.exists():
                 edits.edit(kind, clip, q, start=rng.uniform(0, 17), n=i)
@@ -81,7 +81,7 @@ def quality(work: Path, n_catalogue: int, seed: int) -> None:
           f"{len(clips) - n_catalogue} outside; baseline threshold {best_t:.3f}")
     print(f"{'edit':<15}{'ours recall':>12}{'baseline recall':>17}{'ours false':>12}{'baseline false':>16}")
     totals = {"ours": [0, 0], "base": [0, 0]}  # [right, answered]
-    for kind in edits.EDITS:
+    for kind in edits.EDITS + edits.HARDER:
         pos = [r for r in rows if r[0] == kind and r[1] is not None]
         neg = [r for r in rows if r[0] == kind and r[1] is None]
         ours = sum(r[2] == r[1] for r in pos) / len(pos)
@@ -89,6 +89,8 @@ def quality(work: Path, n_catalogue: int, seed: int) -> None:
         ours_false = sum(r[2] is not None and r[2] != r[1] for r in pos) + sum(r[2] is not None for r in neg)
         base_false = sum(r[4] >= best_t and r[3] != r[1] for r in pos) + sum(r[4] >= best_t for r in neg)
         print(f"{kind:<15}{ours:>12.3f}{base:>17.3f}{ours_false:>12}{base_false:>16}")
+        if kind in edits.HARDER:
+            continue  # reported, but outside the goals and the totals
         totals["ours"][0] += sum(r[2] == r[1] for r in pos)
         totals["ours"][1] += sum(r[2] is not None for r in pos + neg)
         totals["base"][0] += sum(r[3] == r[1] and r[4] >= best_t for r in pos)
@@ -139,8 +141,10 @@ def speed(n_songs: int, n_sounds: int) -> dict:
     ctx = multiprocessing.get_context("fork")
     started = time.perf_counter()
     with ctx.Pool(2) as pool:
-        index = Index.of_peaks(pool.imap(_song_peaks, range(n_songs), chunksize=16))
+        songs = pool.map(_song_peaks, range(n_songs), chunksize=16)
+    index = Index.of_peaks(songs)
     built = time.perf_counter() - started
+    landmarks = sum(len(landmarks_of(p.reference())[0]) for _, p in songs)
     rng = np.random.default_rng(1)
     jobs, truth = [], []
     for i in range(n_sounds):
@@ -159,7 +163,8 @@ def speed(n_songs: int, n_sounds: int) -> dict:
     wrong = sum(f is not None and f != t for f, t in zip(found, truth))
     rate = n_sounds / seconds
     print(f"{n_songs:,} generated songs: {index.nbytes / n_songs:,.0f} index bytes per song "
-          f"({len(index) / n_songs:,.0f} landmarks), built in {built:.0f} s on 2 cores")
+          f"({len(index) / n_songs:,.0f} landmarks; {1 - len(index) / landmarks:.0%} of them left out "
+          f"as stop words), built in {built:.0f} s on 2 cores")
     print(f"  identified {n_sounds:,} sounds in {seconds:.1f} s on 2 cores: {rate:.1f} sounds/s "
           f"(peaks given); {right} of {sum(t is not None for t in truth)} found, {wrong} wrong")
     return {"songs": n_songs, "rate": rate, "bytes": index.nbytes / n_songs}
