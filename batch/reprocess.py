@@ -134,7 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="folder or s3://bucket/prefix with FMA's tracks.csv and genres.csv")
     parser.add_argument("--audio", required=True, help="folder or s3://bucket/prefix of FMA audio")
     parser.add_argument("--tiktok", required=True, nargs="+",
-                        help="TikTok ndjson files, folders or s3:// prefixes (plain, .gz or .bz2)")
+                        help="TikTok dumps (ndjson, or tiktok-scraper's CSV or JSON export): files, "
+                        "folders or s3:// prefixes (plain, .gz or .bz2)")
     parser.add_argument("--work", required=True,
                         help="folder for the outputs: features/ and tiktok/ (kept between runs)")
     add_listen_options(parser)

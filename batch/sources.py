@@ -130,6 +130,16 @@ class Reader:
         bucket, key = split_s3(path)
         return self._client.get_object(Bucket=bucket, Key=key)["Body"].read()
 
+    def head(self, path: str, n: int) -> bytes:
+        """The first ``n`` bytes of a file or an object (fewer when it is shorter)."""
+        if not is_s3(path):
+            with open(path, "rb") as f:
+                return f.read(n)
+        if self._client is None:
+            self._client = s3_client(self.endpoint_url)
+        bucket, key = split_s3(path)
+        return self._client.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{n - 1}")["Body"].read()
+
 
 def fetch(uri: str, dest: Path, *, endpoint_url: str | None = None) -> Path:
     """Copy the S3 object ``uri`` to the local file ``dest`` (atomically) and return ``dest``.

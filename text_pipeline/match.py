@@ -1,7 +1,8 @@
 """Parse TikTok dumps and match their sounds to catalogue songs, with Spark.
 
-1. **Parse** every line of the dumps into clean videos (:mod:`text_pipeline.parse`);
-   bad lines go to ``DIR/rejects/`` with a reason.
+1. **Parse** every record of the dumps into clean videos (:mod:`text_pipeline.parse`):
+   ndjson, or tiktok-scraper's CSV and JSON exports (:mod:`text_pipeline.exports`); bad
+   records go to ``DIR/rejects/`` with a reason.
 2. **Sounds**: one row per TikTok sound id, with its title and artist. Original
    sounds ("original sound - user" in any language, or flagged original) are set aside.
 3. **Vectorise** titles and artists with TF-IDF over words and character trigrams
@@ -38,6 +39,7 @@ import shutil
 import sys
 import time
 import uuid
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,9 +57,8 @@ DEFAULT_THRESHOLD = 0.7
 CANDIDATES = 20
 """Best titles per sound whose artists are compared."""
 NUM_FEATURES = 1 << 20
-DUMP_EXTENSIONS = (".ndjson", ".jsonl", ".json", ".ndjson.gz", ".jsonl.gz", ".json.gz",
-                   ".ndjson.bz2", ".jsonl.bz2", ".json.bz2", ".ndjson.zst", ".jsonl.zst", ".json.zst")
-
+DUMP_EXTENSIONS = tuple(f".{kind}{packed}" for kind in ("ndjson", "jsonl", "json", "csv")
+                        for packed in ("", ".gz", ".bz2", ".zst"))
 
 class MatchError(ValueError):
     """The inputs cannot be used; the message says why."""
@@ -91,54 +92,91 @@ class Summary:
 # --- reading ---------------------------------------------------------------------------------
 
 
-def list_dumps(src: str | list[str], *, endpoint_url: str | None = None):
-    """The dump files under files, folders or S3 prefixes, with their size and version."""
+@dataclass(frozen=True)
+class Dump:
+    """A dump file: where it is, its size and version (mtime or ETag), and its format
+    (:data:`text_pipeline.exports.FORMATS`, sniffed from its content)."""
+
+    path: str
+    size: int
+    version: str
+    format: str
+
+
+def list_dumps(src: str | list[str], *, endpoint_url: str | None = None) -> list[Dump]:
+    """The dump files under files, folders or S3 prefixes, with their size, version and format.
+
+    Raises :class:`MatchError` when there are none, or when one is in no format we read.
+    """
+    from text_pipeline.exports import SNIFF_BYTES, ExportError, decompress, sniff
+
     sources = [src] if isinstance(src, str) else list(src)
     files = [f for s in sources for f in list_files(s, DUMP_EXTENSIONS, endpoint_url=endpoint_url,
                                                      kind="TikTok")]
     if not files:
-        raise MatchError(f"no .ndjson/.jsonl/.json files (plain, .gz or .bz2) under {src}")
+        raise MatchError(f"no .ndjson/.jsonl/.json/.csv files (plain, .gz or .bz2) under {src}")
     zstd = [f.path for f in files if f.path.endswith(".zst")]
     if zstd:
         raise MatchError(
             f"{zstd[0]} is zstd-compressed, which Spark cannot read without native Hadoop; "
             f"unpack it first: zstd -d --rm {zstd[0]}  (apt install zstd)")
-    return files
+    reader, dumps = Reader(endpoint_url), []
+    for f in files:
+        try:
+            head = decompress(f.path, reader.head(f.path, SNIFF_BYTES), partial=True)
+            dumps.append(Dump(f.path, f.size, f.version, sniff(f.path, head)))
+        except ExportError as e:
+            raise MatchError(str(e)) from None
+        except (OSError, EOFError, zlib.error) as e:
+            raise MatchError(f"{f.path} cannot be decompressed: {e}") from None
+    return dumps
 
 
-def read_lines(spark, files, *, endpoint_url: str | None = None):
-    """A DataFrame of raw lines (``value``, ``source``) from listed dump files."""
+def read_lines(spark, files: list[Dump], *, endpoint_url: str | None = None):
+    """A DataFrame of raw records (``value``, ``source``, ``problem``) from listed dump files.
+
+    Local ndjson is read by Spark's text reader, split across tasks; S3 ndjson and the
+    scraper's exports (:mod:`text_pipeline.exports`) are read whole, one task per file.
+    ``problem`` is the reason a record is already known to be a reject, else NULL.
+    """
     from pyspark.sql import functions as F
 
-    local = [f.path for f in files if not is_s3(f.path)]
-    remote = [f.path for f in files if is_s3(f.path)]
+    local = [f.path for f in files if f.format == "ndjson" and not is_s3(f.path)]
+    whole = [(f.path, f.format) for f in files if f.format != "ndjson" or is_s3(f.path)]
     frames = []
     if local:
-        frames.append(spark.read.text(local).select("value", F.input_file_name().alias("source")))
-    if remote:
-        paths = spark.createDataFrame([(p,) for p in remote], "path string").repartition(len(remote))
-        frames.append(paths.mapInPandas(lambda it: _read_s3_lines(it, endpoint_url),
-                                        "value string, source string"))
+        frames.append(spark.read.text(local).select(
+            "value", F.input_file_name().alias("source"), F.lit(None).cast("string").alias("problem")))
+    if whole:
+        paths = spark.createDataFrame(whole, "path string, format string").repartition(len(whole))
+        frames.append(paths.mapInPandas(lambda it: _read_whole(it, endpoint_url),
+                                        "value string, source string, problem string"))
     lines = frames[0]
     for frame in frames[1:]:
         lines = lines.unionByName(frame)
     return lines
 
 
-def _read_s3_lines(batches, endpoint_url):
-    import bz2
-    import gzip
+def _read_whole(batches, endpoint_url):
+    from text_pipeline.exports import decompress, records
 
     reader = Reader(endpoint_url)
     for batch in batches:
-        for path in batch["path"]:
-            data = reader.read(path)
-            if path.endswith(".gz"):
-                data = gzip.decompress(data)
-            elif path.endswith(".bz2"):
-                data = bz2.decompress(data)
-            text = data.decode("utf-8", errors="replace").splitlines()
-            yield pd.DataFrame({"value": text, "source": path})
+        for path, fmt in zip(batch["path"], batch["format"]):
+            data = decompress(path, reader.read(path))
+            if fmt == "ndjson":
+                rows = ((line, None) for line in data.decode("utf-8", errors="replace").splitlines())
+            else:
+                rows = records(path, data, fmt)
+            values, problems = [], []
+            for value, problem in rows:
+                values.append(value)
+                problems.append(problem)
+                if len(values) == 10_000:
+                    yield pd.DataFrame({"value": values, "source": path, "problem": problems})
+                    values, problems = [], []
+            if values:
+                yield pd.DataFrame({"value": values, "source": path, "problem": problems})
 
 
 # --- the catalogue and its models ------------------------------------------------------------
@@ -532,13 +570,15 @@ def _read_inputs(out: Path) -> dict | None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m text_pipeline.match",
-        description="Parse TikTok dumps (ndjson in the 2019, 2020+ or scraper shape) and match "
+        description="Parse TikTok dumps (ndjson in the 2019, 2020+ or scraper shape, or "
+        "tiktok-scraper's CSV and JSON exports) and match "
         "each TikTok sound to the catalogue song it is, by TF-IDF cosine similarity of titles "
         f"and artists: total = {TITLE_WEIGHT} x title + {ARTIST_WEIGHT} x artist.",
     )
     parser.add_argument("--tracks", required=True, help="FMA tracks.csv (genres.csv beside it is used)")
     parser.add_argument("--tiktok", required=True, nargs="+",
-                        help="ndjson files, folders or s3:// prefixes (plain, .gz or .bz2; "
+                        help="dump files, folders or s3:// prefixes: ndjson, tiktok-scraper's "
+                        "CSV or JSON export, told apart by content (plain, .gz or .bz2; "
                         "unpack .zst first: zstd -d FILE.ndjson.zst)")
     parser.add_argument("--out", required=True,
                         help="output folder: tiktok/, matches/, rejects/ and model/")

@@ -1,4 +1,7 @@
-"""Parse TikTok dumps (ndjson, one video per line) into clean video records, with Spark.
+"""Parse TikTok dumps into clean video records, with Spark.
+
+Records come one per line: ndjson dumps as they are, tiktok-scraper's JSON and CSV
+exports as :mod:`text_pipeline.exports` rebuilds them.
 
 Three record shapes are understood (see ``shared/reference/tiktok_record_shapes.json``):
 the 2019 public dump's ``itemInfos``/``musicInfos``/``authorInfos``/``challengeInfoList``,
@@ -54,18 +57,24 @@ RAW_SCHEMA = (
 
 
 def parse(lines: DataFrame) -> DataFrame:
-    """Every non-blank line of ``lines`` (``value``, ``source``), parsed once.
+    """Every non-blank line of ``lines`` (``value``, ``source``, optional ``problem``), parsed once.
+
+    ``problem``, when the reader already knows a record is unusable (a CSV row with too
+    many fields), is its reason.
 
     Returns :data:`VIDEO_COLUMNS` plus ``source``, ``reason`` (NULL for a usable
     record) and ``line`` (the raw text, kept for rejects only). Split it with
     :func:`videos_of` and :func:`rejects_of`; writing it out first means the JSON
     is parsed once however the result is used.
     """
-    lines = lines.filter(F.trim("value") != "")
+    if "problem" not in lines.columns:
+        lines = lines.withColumn("problem", F.lit(None).cast("string"))
+    lines = lines.filter((F.trim("value") != "") | F.col("problem").isNotNull())
     parsed = lines.withColumn("r", F.from_json("value", RAW_SCHEMA, {"mode": "PERMISSIVE"}))
     valid = F.col("r").isNotNull() & _parses_as_object("value")
-    clean = parsed.select("value", "source", valid.alias("valid"), *_clean_columns())
-    reason = (F.when(~F.col("valid") & F.trim("value").startswith("{"), "truncated or malformed JSON")
+    clean = parsed.select("value", "source", "problem", valid.alias("valid"), *_clean_columns())
+    reason = (F.when(F.col("problem").isNotNull(), F.col("problem"))
+              .when(~F.col("valid") & F.trim("value").startswith("{"), "truncated or malformed JSON")
               .when(~F.col("valid"), "not a JSON object")
               .when(F.col("video_id").isNull(), "no video id")
               .when(F.col("music_id").isNull(), "no sound id"))
