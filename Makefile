@@ -57,14 +57,16 @@ cluster-start: venv ## Start a Spark standalone master and a 2-core worker on th
 cluster-stop: venv ## Stop the standalone master and worker by pid
 	$(PY) -m infra.local.cluster stop
 
-demo: venv ## The demo: corpus (400 clips, 50,000 TikTok videos, a chart), reprocess into the store, train, serve the app
-	@[ -f $(DEMO)/.complete-2 ] || $(PY) -m batch.demo_corpus --out $(DEMO)
+demo: venv ## The demo: corpus (400 clips, 50,000 TikTok videos, a chart and four weekly ones), reprocess into the store, train, serve the app
+	@[ -f $(DEMO)/.complete-3 ] || $(PY) -m batch.demo_corpus --out $(DEMO)
 	$(PY) -m batch.reprocess --fma-metadata $(DEMO)/fma_metadata --audio $(DEMO)/fma_audio \
 		--tiktok $(DEMO)/tiktok --sound-audio $(DEMO)/sound_audio --work var/work
 	@[ -f $(DEMO)/charts/demo-top200.csv ] || $(PY) -c \
 		"from batch.demo_corpus import write_chart; write_chart('$(DEMO)/charts/demo-top200.csv')"
 	$(PY) -m batch.popularity --features var/work/features --matched var/work/tiktok --load
-	$(PY) -m text_pipeline.charts $(DEMO)/charts/demo-top200.csv --matched var/work/tiktok --load
+	@[ -d $(DEMO)/charts/history ] || $(PY) -c \
+		"from batch.demo_corpus import write_chart_history; write_chart_history('$(DEMO)/charts/history')"
+	$(PY) -m text_pipeline.charts $(DEMO)/charts --matched var/work/tiktok --load
 	@echo "The app is at http://127.0.0.1:5000 (Ctrl-C stops it)."
 	$(PY) -m flask --app webapp run --host 127.0.0.1 --port 5000
 

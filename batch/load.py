@@ -270,16 +270,24 @@ def into_store(load, *args, **kwargs) -> LoadResult:
 # --- chart overlap ---------------------------------------------------------------------------
 
 
+CHART_COLUMNS = ("chart", "series", "region", "period", "date", "kind", "position", "title", "artist",
+                 "artists", "streams", "url", "sounds", "videos", "plays", "likes", "comments",
+                 "shares", "engagement", "music_ids")
+"""A chart entry as the store keeps it (``chart_entries``, sql/006 and 009): the chart file's
+columns (:mod:`text_pipeline.chart_files`), TikTok's totals and the matched sounds."""
+
+
 def load_charts(conn, entries) -> LoadResult:
     """Load chart overlap (:func:`text_pipeline.charts.overlap`); each chart's rows are replaced whole.
 
-    Charts not in ``entries`` keep their rows, so charts can be loaded one run at a time.
+    A chart is one file (one chart on one date). Charts not in ``entries`` keep their
+    rows, so a history is loaded one file at a time, and loading a file again replaces
+    that chart and date only.
     """
-    from text_pipeline.charts import ENTRY_COLUMNS
-
-    table = pa.Table.from_pandas(entries[list(ENTRY_COLUMNS)], preserve_index=False)
-    table = table.set_column(table.column_names.index("music_ids"), "music_ids",
-                             _pg_array_of_lists(table.column("music_ids"), quote=True))
+    table = pa.Table.from_pandas(entries[list(CHART_COLUMNS)], preserve_index=False)
+    for name in ("artists", "music_ids"):
+        table = table.set_column(table.column_names.index(name), name,
+                                 _pg_array_of_lists(table.column(name), quote=True))
     charts = sorted(set(entries["chart"]))
     return swap_in(conn, "charts", ", ".join(charts), {"chart_entries": table},
                    scope={"chart_entries": ("chart", charts)})

@@ -68,15 +68,11 @@ def rms(path: Path, start: float = 0.0, seconds: float | None = None) -> float:
 
 
 def speech_rms(path: Path) -> float:
-    """Level of speech while it speaks: RMS over the 46 ms frames within 30 dB of the loudest."""
-    import numpy as np
+    """Level of the speech in ``path`` while it speaks (:func:`batch.demo_corpus.speech_level`)."""
+    from batch.demo_corpus import speech_level
 
     y, sr = sf.read(str(path), dtype="float32")
-    y = y.mean(axis=1) if y.ndim > 1 else y
-    n = int(0.046 * sr)
-    frames = np.sqrt(np.mean(np.square(y[: y.size // n * n].reshape(-1, n)), axis=1))
-    active = frames[frames > frames.max() * 10 ** (-30 / 20)]
-    return float(np.sqrt(np.mean(np.square(active))))
+    return speech_level(y.mean(axis=1) if y.ndim > 1 else y, sr)
 
 
 def speech(text: str, dest: Path) -> Path:

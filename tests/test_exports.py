@@ -142,3 +142,13 @@ def test_s3_exports_are_read_like_local_ones(inputs, spark, s3_endpoint, tmp_pat
                         endpoint_url=s3_endpoint, log=lambda *_: None)
     assert (summary.records, summary.rejected) == (len(SOUNDS), 0)
     assert summary.matched == sum(s[4] is not None for s in SOUNDS)
+
+
+def test_a_field_too_long_is_one_reject_and_reading_goes_on():
+    from text_pipeline.exports import FIELD_LIMIT
+
+    header = "id,musicMeta.musicId,musicMeta.musicName,text\n"
+    data = (header + "1,m1,Song,hi\n2,m2,Song," + "x" * (FIELD_LIMIT + 1) + "\n3,m3,Song,ok\n").encode()
+    rows = list(records("x.csv", data, "csv"))
+    assert [json.loads(t)["id"] for t, p in rows if p is None] == ["1", "3"]
+    assert [p for _, p in rows if p] == [f"row 3: not CSV (field larger than field limit ({FIELD_LIMIT}))"]

@@ -1,30 +1,22 @@
 """Spotify chart exports: which charting songs TikTok uses, and how much.
 
-Two shapes, each with or without the note line Spotify put above the header::
-
-    ,,,"Note that these figures are generated using a formula that protects against ...",
-    Position,"Track Name",Artist,Streams,URL        <- top 200
-    Position,"Track Name",Artist,URL                <- viral 50
-
-:func:`read_chart` returns one row per chart entry: chart (the file's name), kind
-(``top200`` or ``viral50``), position, title, artist, streams (missing for viral charts)
-and url.
+:mod:`text_pipeline.chart_files` reads the exports (charts.spotify.com's of today and
+spotifycharts.com's old ones) and a folder of dated charts as a history.
 
 :func:`overlap` matches every TikTok sound to the chart songs with the catalogue's
 matcher (:func:`text_pipeline.match.match_sounds`: the one normaliser, the TF-IDF
 models fitted on the catalogue, the same threshold) and adds to each entry the sounds
-matched to it and their videos' totals. Engagement is
+matched to it and their videos' totals; a song with several artists is matched by its
+first. Engagement is
 :data:`text_pipeline.engagement.ENGAGEMENT` summed over those videos.
 
-``python -m text_pipeline.charts CHART.csv [...] --matched DIR`` prints the report,
+``python -m text_pipeline.charts CHART.csv|DIR [...] --matched DIR`` prints the report,
 writes it as CSV (``--csv``) and loads it into the store (``--load``).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import os
 import sys
 import time
@@ -33,84 +25,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-REQUIRED = ("Position", "Track Name", "Artist", "URL")
-COLUMNS = ("chart", "kind", "position", "title", "artist", "streams", "url")
+from batch.load import CHART_COLUMNS
+from text_pipeline.chart_files import ChartError, read_chart, read_charts  # noqa: F401  (the readers)
+
 TOTALS = ("sounds", "videos", "plays", "likes", "comments", "shares", "engagement")
-ENTRY_COLUMNS = (*COLUMNS, *TOTALS, "music_ids")
-"""An entry of the overlap report: the chart's columns, TikTok's totals, the matched sounds."""
-
-
-class ChartError(ValueError):
-    """A file that is not a Spotify chart export, or has a broken row; the message says where."""
-
-
-def read_chart(path: str | Path) -> pd.DataFrame:
-    """Read one Spotify chart export (top 200 or viral 50, note line optional)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ChartError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise ChartError(f"{path}: not a text file (expected a Spotify chart CSV)") from None
-    rows = list(csv.reader(io.StringIO(text)))
-    start = next((i for i, row in enumerate(rows[:2]) if row[:1] == ["Position"]), None)
-    if start is None:
-        first = ",".join(rows[0]) if rows else "an empty file"
-        raise ChartError(f"{path}: not a Spotify chart export: expected the header "
-                         f"Position,\"Track Name\",Artist[,Streams],URL (after an optional note line), "
-                         f"found {first[:80]!r}")
-    header = [h.strip() for h in rows[start]]
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise ChartError(f"{path}:{start + 1}: the header lacks {', '.join(missing)}")
-    col = {name: header.index(name) for name in header}
-    kind = "top200" if "Streams" in col else "viral50"
-    entries = []
-    for number, row in enumerate(rows[start + 1:], start=start + 2):
-        if not any(cell.strip() for cell in row):
-            continue  # a blank line, as some exports end with
-        if len(row) != len(header):
-            raise ChartError(f"{path}:{number}: {len(row)} fields, the header has {len(header)}")
-        position = _whole(row[col["Position"]], path, number, "Position")
-        title, artist = row[col["Track Name"]].strip(), row[col["Artist"]].strip()
-        if not title:
-            raise ChartError(f"{path}:{number}: no track name")
-        streams = _whole(row[col["Streams"]], path, number, "Streams") if "Streams" in col else None
-        entries.append((path.stem, kind, position, title, artist, streams, row[col["URL"]].strip()))
-    if not entries:
-        raise ChartError(f"{path}: the chart has a header but no entries")
-    chart = pd.DataFrame(entries, columns=list(COLUMNS)).astype({"position": "int64", "streams": "Int64"})
-    if chart["position"].duplicated().any():
-        raise ChartError(f"{path}: position {chart['position'][chart['position'].duplicated()].iloc[0]} "
-                         "appears twice")
-    return chart
-
-
-def _whole(value: str, path: Path, number: int, name: str) -> int:
-    try:
-        n = int(value.strip())
-    except ValueError:
-        raise ChartError(f"{path}:{number}: {name} must be a whole number, got {value!r}") from None
-    if n < (1 if name == "Position" else 0):
-        raise ChartError(f"{path}:{number}: {name} must be positive, got {n}")
-    return n
-
-
-def read_charts(paths) -> pd.DataFrame:
-    """Read several chart exports; two files may not have the same name."""
-    charts, seen = [], {}
-    for path in paths:
-        chart = read_chart(path)
-        name = chart["chart"].iloc[0]
-        if name in seen:
-            raise ChartError(f"{path}: another chart is also named {name!r} ({seen[name]}); "
-                             "charts are known by file name, so rename one")
-        seen[name] = path
-        charts.append(chart)
-    if not charts:
-        raise ChartError("no chart files given")
-    return pd.concat(charts, ignore_index=True)
+ENTRY_COLUMNS = CHART_COLUMNS
+"""An entry of the overlap report: the chart's columns, TikTok's totals, the matched sounds
+(the store's ``chart_entries``, whose columns :mod:`batch.load` owns)."""
 
 
 # --- overlap with TikTok -----------------------------------------------------------------------
@@ -128,13 +49,17 @@ def overlap(spark, charts: pd.DataFrame, videos, models, *, threshold: float) ->
     from text_pipeline.engagement import ENGAGEMENT
     from text_pipeline.match import match_sounds, sounds_of
 
+    # A song is its title and artists; it is matched by its first (main) artist, the one
+    # a TikTok sound names.
     songs = charts[["title", "artist"]].drop_duplicates(ignore_index=True)
+    main = charts.drop_duplicates(["title", "artist"]).set_index(["title", "artist"])["artists"]
     songs.insert(0, "track_id", np.arange(len(songs), dtype=np.int64))
+    wanted = songs.assign(artist=[(main[(t, a)] or [a])[0] for t, a in zip(songs["title"], songs["artist"])])
     per_sound = videos.groupBy("music_id").agg(
         F.count("*").alias("videos"), F.sum("play_count").alias("plays"),
         F.sum("like_count").alias("likes"), F.sum("comment_count").alias("comments"),
         F.sum("share_count").alias("shares"), F.sum(F.expr(ENGAGEMENT)).alias("engagement"))
-    matches, matrices = match_sounds(spark, sounds_of(videos), songs, models, threshold)
+    matches, matrices = match_sounds(spark, sounds_of(videos), wanted, models, threshold)
     try:
         found = (matches.select("song_id", F.col("tiktok_music_id").alias("music_id"))
                  .join(per_sound, "music_id").toPandas())
@@ -148,12 +73,14 @@ def overlap(spark, charts: pd.DataFrame, videos, models, *, threshold: float) ->
                .merge(totals, left_on="track_id", right_index=True, how="left"))
     entries[list(TOTALS)] = entries[list(TOTALS)].fillna(0).astype("int64")
     entries["music_ids"] = [m if isinstance(m, list) else [] for m in entries["music_ids"]]
-    return entries[list(ENTRY_COLUMNS)].sort_values(["chart", "position"], ignore_index=True)
+    return entries[list(ENTRY_COLUMNS)].sort_values(["series", "date", "chart", "position"],
+                                                    ignore_index=True, na_position="first")
 
 
 def to_csv(entries: pd.DataFrame) -> str:
     """The overlap report as CSV, one row per entry; the matched sounds separated by spaces."""
     out = entries[list(ENTRY_COLUMNS)].copy()
+    out["artists"] = ["; ".join(a) for a in out["artists"]]
     out["music_ids"] = [" ".join(m) for m in out["music_ids"]]
     return out.to_csv(index=False, lineterminator="\n")
 
@@ -220,11 +147,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="python -m text_pipeline.charts",
-        description="Which songs of Spotify chart exports (top 200 or viral 50) are used on "
+        description="Which songs of Spotify chart exports (top or viral, daily or weekly) are used on "
         "TikTok: each chart song is matched to the TikTok sounds with the catalogue's matcher, "
         "and gets their videos' count and engagement (plays + 2 likes + 3 comments + 4 shares).",
     )
-    parser.add_argument("charts", nargs="+", metavar="CHART.csv", help="Spotify chart exports")
+    parser.add_argument("charts", nargs="+", metavar="CHART.csv|DIR",
+                        help="Spotify chart exports (charts.spotify.com or the old spotifycharts.com), "
+                        "or folders of them: dated files (regional-global-daily-2023-05-01.csv) "
+                        "make a history")
     parser.add_argument("--matched", required=True, metavar="DIR",
                         help="the folder python -m text_pipeline.match wrote: its tiktok/ videos "
                         "and model/ (batch.reprocess: WORK/tiktok)")
@@ -233,7 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--csv", dest="csv_path", metavar="FILE", help="write the report, every entry, as CSV")
     parser.add_argument("--load", action="store_true",
                         help="load the report into the store (DATABASE_URL, else the embedded "
-                        "PostgreSQL) for the web app's /charts page; each chart is replaced whole")
+                        "PostgreSQL) for the web app's /charts page; each chart file (one chart on one date) "
+                        "is replaced whole, the others stay")
     parser.add_argument("--master", help="Spark master URL, e.g. spark://host:7077 (default: local[*])")
     return parser
 

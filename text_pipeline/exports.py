@@ -120,7 +120,12 @@ def _skip_space(text: str, pos: int) -> int:
     return pos
 
 
+FIELD_LIMIT = 1 << 20
+"""The longest CSV field read, in characters (a video's text is at most a few thousand)."""
+
+
 def _csv_rows(text: str):
+    csv.field_size_limit(FIELD_LIMIT)
     rows = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(rows)
@@ -135,9 +140,10 @@ def _csv_rows(text: str):
             row = next(rows)
         except StopIteration:
             return
-        except csv.Error as e:
-            yield "", f"row {number + 1}: not CSV ({e})"
-            return
+        except csv.Error as e:  # the reader goes on with the next row
+            number += 1
+            yield "", f"row {number}: not CSV ({e})"
+            continue
         number += 1
         if not any(field.strip() for field in row):
             continue

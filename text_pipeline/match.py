@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import shutil
 import sys
 import time
@@ -194,21 +195,20 @@ def read_catalogue(tracks_csv: str, genres_csv: str | None = None) -> pd.DataFra
 
 
 def with_normalised_text(df, title: str = "title", artist: str = "artist"):
-    """Add ``title_norm`` and ``artist_norm``: the one normaliser, applied on the executors."""
+    """Add ``title_norm``, ``artist_norm``, ``version`` and ``cut``: the one normaliser,
+    applied on the executors (:mod:`text_pipeline.normalize`)."""
     from pyspark.sql import functions as F
-    from pyspark.sql.types import StringType
+    from pyspark.sql.types import BooleanType, StringType
 
-    from text_pipeline.normalize import clean_artist, clean_title
+    from text_pipeline.normalize import clean_artist, clean_title, is_cut, version_of
 
-    @F.pandas_udf(StringType())
-    def title_norm(s: pd.Series) -> pd.Series:
-        return s.map(clean_title)
+    def mapped(fn, returns):
+        return F.pandas_udf(lambda s: s.map(fn), returns)
 
-    @F.pandas_udf(StringType())
-    def artist_norm(s: pd.Series) -> pd.Series:
-        return s.map(clean_artist)
-
-    return df.withColumn("title_norm", title_norm(title)).withColumn("artist_norm", artist_norm(artist))
+    return (df.withColumn("title_norm", mapped(clean_title, StringType())(title))
+            .withColumn("artist_norm", mapped(clean_artist, StringType())(artist))
+            .withColumn("version", mapped(version_of, StringType())(title))
+            .withColumn("cut", mapped(is_cut, BooleanType())(title)))
 
 
 def _original_sound(title: str, flag: str):
@@ -288,10 +288,12 @@ def vectorise(df, models):
 
 
 def catalogue_matrices(spark, catalogue, models):
-    """The catalogue's track ids and its title and artist TF-IDF rows, as scipy CSR matrices."""
+    """The catalogue's track ids, its title and artist TF-IDF rows (scipy CSR matrices), and
+    its normalised text (:data:`TEXT_COLUMNS`), for :func:`best_matches`."""
     frame = vectorise(with_normalised_text(spark.createDataFrame(catalogue)), models)
-    rows = frame.select("track_id", "title_vec", "artist_vec").toPandas()
-    return (rows["track_id"].to_numpy(np.int64), _csr(rows["title_vec"]), _csr(rows["artist_vec"]))
+    rows = frame.select("track_id", "title_vec", "artist_vec", *TEXT_COLUMNS).toPandas()
+    return (rows["track_id"].to_numpy(np.int64), _csr(rows["title_vec"]), _csr(rows["artist_vec"]),
+            rows[list(TEXT_COLUMNS)].reset_index(drop=True))
 
 
 def _csr(vectors):
@@ -313,8 +315,27 @@ def _csr(vectors):
 # --- scoring ---------------------------------------------------------------------------------
 
 
-def best_matches(q_title, q_artist, c_title, c_artist, track_ids, threshold: float) -> pd.DataFrame:
+TEXT_COLUMNS = ("title_norm", "artist_norm", "version", "cut")
+_DIGITS = re.compile(r"\d+")
+"""The normalised text :func:`best_matches` checks its candidates with."""
+TYPO_SCORE = 0.9
+"""The score of a title or an artist one letter away (a typo, two letters swapped)."""
+TYPO_MIN_LENGTH = 5
+"""Shorter titles and artists are too often other words one letter away ("rain", "pain")."""
+
+
+def best_matches(q_title, q_artist, c_title, c_artist, track_ids, threshold: float,
+                 q_text: pd.DataFrame | None = None, c_text: pd.DataFrame | None = None) -> pd.DataFrame:
     """For each query row, the catalogue row with the best total score, if it clears ``threshold``.
+
+    Candidates are the :data:`CANDIDATES` best titles by TF-IDF. With the normalised
+    text of both sides (:data:`TEXT_COLUMNS`), each candidate is also checked:
+
+    - a title or artist one edit away (a typo, or two neighbouring letters swapped, but
+      not another number) scores at least :data:`TYPO_SCORE`;
+    - a title cut short with "…" scores 1 against a title it is the beginning of;
+    - a candidate of another version (:func:`text_pipeline.normalize.version_of`) is no
+      match, unless the query's title was cut (its version may be in what was cut off).
 
     Returns the query row index with the match's track id and scores.
     """
@@ -328,7 +349,10 @@ def best_matches(q_title, q_artist, c_title, c_artist, track_ids, threshold: flo
     t_score = titles[rows, cand.ravel()]
     a_score = np.asarray(q_artist[rows].multiply(c_artist[cand.ravel()]).sum(axis=1)).ravel()
     t_score, a_score = np.clip(t_score, 0, 1), np.clip(a_score, 0, 1)
-    total = (TITLE_WEIGHT * t_score + ARTIST_WEIGHT * a_score).reshape(n, k)
+    allowed = np.ones(t_score.shape, bool)
+    if q_text is not None and c_text is not None:
+        t_score, a_score, allowed = _check_text(q_text, c_text, rows, cand.ravel(), t_score, a_score)
+    total = np.where(allowed, TITLE_WEIGHT * t_score + ARTIST_WEIGHT * a_score, -1.0).reshape(n, k)
     # Best total; ties go to the lowest track id, so reruns agree.
     order = np.lexsort((track_ids[cand], -total), axis=1)[:, 0]
     pick = np.arange(n) * k + order
@@ -336,7 +360,36 @@ def best_matches(q_title, q_artist, c_title, c_artist, track_ids, threshold: flo
                         "title_score": t_score[pick].astype(np.float64),
                         "artist_score": a_score[pick].astype(np.float64),
                         "total_score": total.ravel()[pick].astype(np.float64)})
-    return out[out["total_score"] >= threshold].reset_index(drop=True)
+    return out[out["total_score"] >= max(threshold, 0.0)].reset_index(drop=True)
+
+
+def _check_text(q_text, c_text, rows, cands, t_score, a_score):
+    """The candidate checks of :func:`best_matches`: typos, cut titles, versions."""
+    from rapidfuzz.distance import OSA
+
+    qt, qa = q_text["title_norm"].to_numpy(object)[rows], q_text["artist_norm"].to_numpy(object)[rows]
+    qv, cut = q_text["version"].to_numpy(object)[rows], q_text["cut"].to_numpy(bool)[rows]
+    ct, ca = c_text["title_norm"].to_numpy(object)[cands], c_text["artist_norm"].to_numpy(object)[cands]
+    cv = c_text["version"].to_numpy(object)[cands]
+    t_score, a_score = t_score.copy(), a_score.copy()
+
+    def near(a, b) -> bool:  # one edit apart, but never another number ("part 2", "part 7")
+        return (min(len(a), len(b)) >= TYPO_MIN_LENGTH and OSA.distance(a, b, score_cutoff=1) <= 1
+                and _DIGITS.findall(a) == _DIGITS.findall(b))
+
+    for i in np.flatnonzero(t_score < TYPO_SCORE):
+        if near(qt[i], ct[i]):
+            t_score[i] = TYPO_SCORE
+    for i in np.flatnonzero(a_score < TYPO_SCORE):
+        if near(qa[i], ca[i]):
+            a_score[i] = TYPO_SCORE
+    for i in np.flatnonzero(cut & (t_score < 1.0)):
+        if len(qt[i]) >= 3 and ct[i].startswith(qt[i]):
+            t_score[i] = 1.0
+    allowed = (qv == cv) | cut
+    for i in np.flatnonzero(~allowed):  # a typo in a remixer's name
+        allowed[i] = bool(qv[i]) and bool(cv[i]) and near(qv[i], cv[i])
+    return t_score, a_score, allowed
 
 
 def sounds_of(videos):
@@ -362,7 +415,7 @@ def match_sounds(spark, sounds, songs: pd.DataFrame, models, threshold: float):
     to_score = with_normalised_text(sounds, "song_title", "artist_name").filter(
         ~_original_sound("song_title", "is_original") & (F.col("title_norm") != ""))
     matrices = spark.sparkContext.broadcast(catalogue_matrices(spark, songs, models))
-    matches = vectorise(to_score, models).select("music_id", "title_vec", "artist_vec").mapInPandas(
+    matches = vectorise(to_score, models).select("music_id", "title_vec", "artist_vec", *TEXT_COLUMNS).mapInPandas(
         lambda it: _score_batches(it, matrices, threshold),
         "song_id long, tiktok_music_id string, title_score double, "
         "artist_score double, total_score double")
@@ -370,10 +423,10 @@ def match_sounds(spark, sounds, songs: pd.DataFrame, models, threshold: float):
 
 
 def _score_batches(batches, catalogue, threshold):
-    track_ids, c_title, c_artist = catalogue.value
+    track_ids, c_title, c_artist, c_text = catalogue.value
     for batch in batches:
         found = best_matches(_csr(batch["title_vec"]), _csr(batch["artist_vec"]), c_title,
-                             c_artist, track_ids, threshold)
+                             c_artist, track_ids, threshold, batch[list(TEXT_COLUMNS)], c_text)
         yield pd.DataFrame({
             "song_id": found["fma_track_id"].astype("int64"),
             "tiktok_music_id": batch["music_id"].to_numpy()[found["row"].to_numpy(int)],

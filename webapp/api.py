@@ -66,7 +66,8 @@ def chart_list():
 def chart(name: str):
     """One chart's entries with their TikTok videos and engagement, and a summary."""
     entries = charts.chart_entries(get_db(), name)
-    return jsonify(summary=charts.summary(entries), entries=charts.as_json(entries))
+    return jsonify(summary=charts.summary(entries), entries=charts.as_json(entries),
+                   history=charts.history(get_db(), entries))
 
 
 @bp.get("/openapi.json")
@@ -125,14 +126,19 @@ def openapi():
                               "503": problem("the store is unavailable")}}},
             "/api/charts": {"get": {
                 "summary": "The loaded Spotify charts, with how many of their songs TikTok uses",
-                "responses": {"200": {"description": "charts with kind, entries, used and videos"},
+                "responses": {"200": {"description": "charts (one file each: a chart on one date) with "
+                                                     "series, date, kind, entries, used and videos"},
                               "503": problem("the store is unavailable")}}},
             "/api/charts/{name}": {"get": {
                 "summary": "A chart's entries with the TikTok sounds matched to each, their videos and "
-                           "engagement, and the rank correlation of position and engagement",
+                           "engagement, the rank correlation of position and engagement, and its "
+                           "history: per song used on TikTok, its positions on every dated chart of "
+                           "the series and its TikTok videos and engagement per week (null with "
+                           "fewer than two dated charts)",
                 "parameters": [{"name": "name", "in": "path", "required": True,
                                 "schema": {"type": "string"}}],
-                "responses": {"200": {"description": "summary and entries by position"},
+                "responses": {"200": {"description": "summary, entries by position (with their date) "
+                                                     "and history"},
                               "404": problem("no such chart loaded"),
                               "503": problem("the store is unavailable")}}},
             "/api/openapi.json": {"get": {"summary": "This description",

@@ -12,6 +12,7 @@ import math
 import pandas as pd
 
 from text_pipeline.charts import ENTRY_COLUMNS, TOTALS
+from text_pipeline.engagement import ENGAGEMENT
 from webapp.errors import AppError
 
 WIDTH, HEIGHT = 760, 380
@@ -20,12 +21,13 @@ LEFT, RIGHT, TOP, BOTTOM = 84, 16, 16, 70
 
 
 def list_charts(conn) -> list[dict]:
-    """Every loaded chart: name, kind, entries, entries used on TikTok, and their videos."""
+    """Every loaded chart: name, series, date, kind, entries, entries used on TikTok, their videos."""
     with conn.cursor() as cur:
-        cur.execute("""SELECT chart, min(kind) AS kind, count(*) AS entries,
-                              count(*) FILTER (WHERE videos > 0) AS used, sum(videos)::bigint AS videos
-                       FROM chart_entries GROUP BY chart ORDER BY chart""")
-        return [dict(zip([d[0] for d in cur.description], row)) for row in cur.fetchall()]
+        cur.execute("""SELECT chart, min(series) AS series, min(date) AS date, min(kind) AS kind,
+                              count(*) AS entries, count(*) FILTER (WHERE videos > 0) AS used,
+                              sum(videos)::bigint AS videos
+                       FROM chart_entries GROUP BY chart ORDER BY min(series), min(date) DESC NULLS LAST, chart""")
+        return [{**dict(zip([d[0] for d in cur.description], row)), "date": _iso(row[2])} for row in cur.fetchall()]
 
 
 def chart_entries(conn, name: str) -> pd.DataFrame:
@@ -53,7 +55,9 @@ def summary(entries: pd.DataFrame) -> dict:
     rho = None
     if len(used) >= 3 and used["engagement"].nunique() > 1:
         rho = round(float(used["position"].rank().corr(used["engagement"].rank())), 2)
-    return {"chart": entries["chart"].iloc[0], "kind": entries["kind"].iloc[0],
+    first = entries.iloc[0]
+    return {"chart": first["chart"], "series": first.get("series"), "date": _iso(first.get("date")),
+            "kind": first["kind"],
             "entries": len(entries), "used": len(used), "videos": int(used["videos"].sum()),
             "engagement": int(used["engagement"].sum()), "spearman": rho}
 
@@ -92,11 +96,83 @@ def plot(entries: pd.DataFrame) -> dict:
 
 
 def as_json(entries: pd.DataFrame) -> list[dict]:
-    """Entries for the API, in plain JSON types; streams is null on viral charts."""
-    return [{**{c: r[c] for c in ("chart", "kind", "title", "artist", "url")},
+    """Entries for the API, in plain JSON types; streams is null on viral charts, date on undated ones."""
+    return [{**{c: r[c] for c in ("chart", "series", "region", "period", "kind", "title", "artist", "url")},
+             "date": _iso(r["date"]), "artists": list(r["artists"]),
              "position": int(r["position"]), "streams": None if pd.isna(r["streams"]) else int(r["streams"]),
              **{c: int(r[c]) for c in TOTALS}, "music_ids": list(r["music_ids"])}
             for r in entries.to_dict(orient="records")]
+
+
+# --- history: one series of dated charts ---------------------------------------------------------
+
+HISTORY_SONGS = 12
+"""Songs of a chart whose history is shown: those used on TikTok, most engagement first."""
+SMALL_W, SMALL_H, SMALL_PAD = 360, 120, 28
+
+
+def history(conn, entries: pd.DataFrame, *, songs: int = HISTORY_SONGS) -> dict | None:
+    """For the chart's songs used on TikTok: their positions on every dated chart of its series,
+    and their sounds' TikTok videos and engagement per week over the same weeks.
+
+    None when the series has fewer than two dated charts.
+    """
+    series = entries["series"].iloc[0]
+    with conn.cursor() as cur:
+        cur.execute("""SELECT date, title, artist, position, music_ids FROM chart_entries
+                       WHERE series = %s AND date IS NOT NULL ORDER BY date, position""", (series,))
+        rows = pd.DataFrame(cur.fetchall(), columns=["date", "title", "artist", "position", "music_ids"])
+    dates = sorted(set(rows["date"]))
+    if len(dates) < 2:
+        return None
+    first, last = dates[0], dates[-1]
+    picked = entries[entries["videos"] > 0].sort_values("engagement", ascending=False).head(songs)
+    out = []
+    for song in picked.itertuples():
+        on = rows[(rows["title"] == song.title) & (rows["artist"] == song.artist)]
+        music_ids = sorted({m for ids in on["music_ids"] for m in ids} | set(song.music_ids))
+        with conn.cursor() as cur:
+            cur.execute(f"""SELECT date_trunc('week', created_at)::date AS week, count(*),
+                                   coalesce(sum({ENGAGEMENT}), 0)::bigint
+                            FROM tiktok_videos WHERE music_id = ANY(%s)
+                              AND created_at >= %s::date - 6 AND created_at < %s::date + 7
+                            GROUP BY 1 ORDER BY 1""", (music_ids, first, last))
+            weeks = [{"week": _iso(w), "videos": int(n), "engagement": int(e)} for w, n, e in cur.fetchall()]
+        out.append({"title": song.title, "artist": song.artist,
+                    "positions": [{"date": _iso(d), "position": int(p)} for d, p in zip(on["date"], on["position"])],
+                    "weeks": weeks})
+    return {"series": series, "dates": [_iso(d) for d in dates], "songs": out}
+
+
+def history_plot(song: dict, dates: list[str], worst: int) -> dict:
+    """Geometry of one song's small plot: chart position over the dates (a line, 1 on top)
+    over bars of its TikTok videos per week, in SVG units."""
+    from datetime import date, timedelta
+
+    start = date.fromisoformat(dates[0]) - timedelta(days=date.fromisoformat(dates[0]).weekday())
+    span = max(7, (date.fromisoformat(dates[-1]) - start).days + 7)
+    left, right, top, bottom = SMALL_PAD, SMALL_W - 8, 10, SMALL_H - 20
+
+    def x_of(day: str) -> float:
+        return left + (date.fromisoformat(day) - start).days / span * (right - left)
+
+    most = max([w["videos"] for w in song["weeks"]] or [1])
+    bar = 7 / span * (right - left)
+    return {
+        "width": SMALL_W, "height": SMALL_H, "left": left, "right": right, "top": top, "bottom": bottom,
+        "line": " ".join(f"{x_of(p['date']):.1f},{top + (p['position'] - 1) / max(1, worst - 1) * (bottom - top):.1f}"
+                         for p in song["positions"]),
+        "dots": [{"x": round(x_of(p["date"]), 1), "y": round(top + (p["position"] - 1) / max(1, worst - 1) * (bottom - top), 1),
+                  **p} for p in song["positions"]],
+        "bars": [{"x": round(x_of(w["week"]), 1), "w": round(max(1.0, bar - 1), 1),
+                  "y": round(bottom - w["videos"] / most * (bottom - top), 1),
+                  "h": round(w["videos"] / most * (bottom - top), 1), **w} for w in song["weeks"]],
+        "first": dates[0], "last": dates[-1], "worst": worst, "most": most,
+    }
+
+
+def _iso(day) -> str | None:
+    return None if day is None or (not isinstance(day, str) and pd.isna(day)) else str(day)[:10]
 
 
 def _power(e: int) -> str:

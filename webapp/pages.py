@@ -59,8 +59,13 @@ def chart_list():
 def chart(name: str):
     """One chart: chart position against TikTok engagement, and every entry."""
     entries = charts.chart_entries(get_db(), name)
+    past = charts.history(get_db(), entries)
+    small = None
+    if past:
+        worst = max([p["position"] for song in past["songs"] for p in song["positions"]] or [2])
+        small = [(song, charts.history_plot(song, past["dates"], worst)) for song in past["songs"]]
     return render_template("chart.html", summary=charts.summary(entries), plot=charts.plot(entries),
-                           entries=charts.as_json(entries))
+                           entries=charts.as_json(entries), history=past, small=small)
 
 
 @bp.get("/charts/<name>.csv")

@@ -70,7 +70,7 @@ def main() -> None:
                         help="a batch.demo_corpus folder (default: var/demo, built if missing)")
     parser.add_argument("--clips", type=int, default=400, help="clips to featurize (default: 400)")
     args = parser.parse_args()
-    if not (args.corpus / ".complete-2").exists():
+    if not (args.corpus / ".complete-3").exists():
         subprocess.run([sys.executable, "-m", "batch.demo_corpus", "--out", str(args.corpus)], cwd=ROOT,
                        check=True)
 

@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from batch.demo_corpus import ORIGINALS, noisy_artist, noisy_title, write_tracks_csv  # noqa: E402
 from text_pipeline import match  # noqa: E402
-from text_pipeline.normalize import clean_artist, clean_title  # noqa: E402
+from text_pipeline.normalize import clean_artist, clean_title, version_of  # noqa: E402
 
 WHEEL = "discovermidi==26.5.19"
 
@@ -65,37 +65,90 @@ def wheel_dict(member: str) -> dict:
     raise ValueError(f"no dict literal in {member}")
 
 
+def song_key(title: str, artist: str) -> tuple[str, str, str]:
+    """What makes two catalogue rows the same song: title, version and main artist, as compared."""
+    return clean_title(title), version_of(title), clean_artist(artist)
+
+
+CHANNELS = (" Official", " Music", " - Topic", "VEVO", " Official Music")
+
+
+def cut_title(title: str, rng: random.Random) -> str:
+    """The title as TikTok cuts a long one: its first 18 to 26 characters and an ellipsis."""
+    return title[: rng.randint(18, 26)].rstrip() + rng.choice(["...", "…"])
+
+
+def swapped(text: str, rng: random.Random) -> str:
+    """Two neighbouring letters swapped ("Poilteness", "The eTst")."""
+    spots = [i for i in range(len(text) - 1) if text[i].isalpha() and text[i + 1].isalpha()
+             and text[i].lower() != text[i + 1].lower()]
+    if not spots:
+        return text
+    i = rng.choice(spots)
+    return text[:i] + text[i + 1] + text[i] + text[i + 2:]
+
+
 def labelled_sounds(catalogue: pd.DataFrame, hits: dict, n_pos: int, rng: random.Random):
-    """[(music_id, title, artist, is_original, expected (clean title, clean artist) or None)]."""
-    keys = set(zip(catalogue["title"].map(clean_title), catalogue["artist"].map(clean_artist)))
+    """[(music_id, title, artist, is_original, expected song_key or None, kind)].
+
+    Positives by kind of noise: ``noisy`` (casing, decorations, emoji, typos, credits), ``cut``
+    (long titles cut with an ellipsis), ``channel`` (a channel suffix on the artist), ``swap``
+    (two letters swapped in the title or the artist) and ``version`` (a catalogue song that
+    has other versions in the catalogue, asked for by its own). Negatives: ``original``,
+    ``not in FMA``, ``cover``, ``same artist`` (another song), and ``other version`` (a
+    version of a catalogue song that the catalogue does not have).
+    """
+    keys = set(song_key(t, a) for t, a in zip(catalogue["title"], catalogue["artist"]))
     titles_by_key = {}
     for t, a in zip(catalogue["title"], catalogue["artist"]):
         titles_by_key.setdefault(clean_title(t), set()).add(clean_artist(a))
     rows = catalogue.sample(n=n_pos, random_state=1)
     sounds = []
     for t, a in zip(rows["title"], rows["artist"]):
-        sounds.append((noisy_title(t, rng), noisy_artist(a, rng), False,
-                       (clean_title(t), clean_artist(a))))
+        sounds.append((noisy_title(t, rng), noisy_artist(a, rng), False, song_key(t, a), "noisy"))
+    more = catalogue.sample(n=n_pos // 2, random_state=5)
+    for t, a in zip(more["title"], more["artist"]):
+        kind = rng.choice(["cut", "channel", "swap"])
+        if kind == "cut" and len(t) <= 30:
+            continue
+        title = cut_title(t, rng) if kind == "cut" else (swapped(t, rng) if kind == "swap" and rng.random() < 0.6 else t)
+        artist = a + rng.choice(CHANNELS) if kind == "channel" else (
+            swapped(a, rng) if kind == "swap" and title == t else a)
+        sounds.append((title, artist, False, song_key(t, a), kind))
+    # Versions: songs whose title and artist have other versions in the catalogue.
+    by_base = catalogue.groupby([catalogue["title"].map(clean_title), catalogue["artist"].map(clean_artist)])
+    versioned = [g for _, g in by_base if g["title"].map(version_of).nunique() > 1]
+    for g in versioned[: n_pos // 8]:
+        t, a = g.sample(1, random_state=6).iloc[0][["title", "artist"]]
+        sounds.append((noisy_title(t, rng) if rng.random() < 0.5 else t, a, False, song_key(t, a), "version"))
+        base = _words_only(clean_title(t)).title()
+        other = f"{base} ({rng.choice(['Nobody', 'Zed Q', 'Marlo', 'DJ Fennel'])} Remix)"
+        if song_key(other, a) not in keys:
+            sounds.append((other, a, False, None, "other version"))
     artists = catalogue["artist"].unique().tolist()
     for _ in range(n_pos // 4):
         user = f"user{rng.randrange(10**6)}"
-        sounds.append((rng.choice(ORIGINALS).format(user), user, rng.random() < 0.5, None))
+        sounds.append((rng.choice(ORIGINALS).format(user), user, rng.random() < 0.5, None, "original"))
     for genre in hits.values():
         for artist, songs in genre.items():
             for song in songs:
-                if (clean_title(song), clean_artist(artist)) not in keys:
-                    sounds.append((noisy_title(song, rng), artist, False, None))
+                if (clean_title(song), clean_artist(artist)) not in {(k[0], k[2]) for k in keys}:
+                    sounds.append((noisy_title(song, rng), artist, False, None, "not in FMA"))
     covers = rows.sample(n=n_pos // 4, random_state=2)
     for t in covers["title"]:
         other = rng.choice(artists)
         if clean_artist(other) not in titles_by_key.get(clean_title(t), set()):
-            sounds.append((noisy_title(t, rng), other, False, None))
+            sounds.append((noisy_title(t, rng), other, False, None, "cover"))
     hit_titles = [s for g in hits.values() for songs in g.values() for s in songs]
     for a in rows["artist"].sample(n=n_pos // 4, random_state=3):
         t = rng.choice(hit_titles)
         if clean_artist(a) not in titles_by_key.get(clean_title(t), set()):
-            sounds.append((t, a, False, None))
+            sounds.append((t, a, False, None, "same artist"))
     return [(f"7{i:018d}", *s) for i, s in enumerate(sounds)]
+
+
+def _words_only(text: str) -> str:
+    return " ".join(w for w in text.split() if w)
 
 
 def write_dump(path: Path, sounds, n_records: int, rng: random.Random) -> int:
@@ -109,7 +162,7 @@ def write_dump(path: Path, sounds, n_records: int, rng: random.Random) -> int:
     broken = 0
     with open(path, "w") as f:
         for i, s in enumerate(picks):
-            music_id, title, artist, original, _ = sounds[s]
+            music_id, title, artist, original = sounds[s][:4]
             vid = str(6_700_000_000_000_000_000 + i)
             if i % 2:
                 rec = {"itemInfos": {"id": vid, "createTime": "1576500000", "playCount": 1000 + i,
@@ -177,15 +230,16 @@ def matching_kernel_rate(catalogue: pd.DataFrame, model_dir: Path, rng, n: int =
     spark = get_spark("bench")
     models = tuple(PipelineModel.load(str(model_dir / f)) for f in ("title", "artist"))
     cat = catalogue[["track_id", "title", "artist"]]
-    ids, c_title, c_artist = match.catalogue_matrices(spark, cat, models)
+    ids, c_title, c_artist, c_text = match.catalogue_matrices(spark, cat, models)
     sample = cat.sample(n, random_state=4, replace=True)
     queries = pd.DataFrame({"track_id": range(n), "title": [noisy_title(t, rng) for t in sample["title"]],
                             "artist": [noisy_artist(a, rng) for a in sample["artist"]]})
-    _, q_title, q_artist = match.catalogue_matrices(spark, queries, models)
+    _, q_title, q_artist, q_text = match.catalogue_matrices(spark, queries, models)
     with threadpoolctl.threadpool_limits(1):
         started = time.perf_counter()
         for s in range(0, n, 1024):  # the executors' Arrow batch size
-            match.best_matches(q_title[s:s + 1024], q_artist[s:s + 1024], c_title, c_artist, ids, 0.7)
+            match.best_matches(q_title[s:s + 1024], q_artist[s:s + 1024], c_title, c_artist, ids, 0.7,
+                               q_text.iloc[s:s + 1024].reset_index(drop=True), c_text)
         return n / (time.perf_counter() - started)
 
 
@@ -232,7 +286,7 @@ def main() -> int:
         found = pd.read_parquet(tmp / "out" / "matches")
         kernel_rate = matching_kernel_rate(catalogue, tmp / "out" / "model", rng)
 
-    catalogue_keys = list(zip(catalogue["title"].map(clean_title), catalogue["artist"].map(clean_artist)))
+    catalogue_keys = [song_key(t, a) for t, a in zip(catalogue["title"], catalogue["artist"])]
     row_of = {tid: i for i, tid in enumerate(catalogue["track_id"])}
     parsed_at = next(t for t, line in stages if line.startswith("[match] parsed"))
     matching_at = next(t for t, line in stages if line.startswith("[match] matching"))
@@ -273,6 +327,20 @@ def main() -> int:
     p, r, n = precision_recall(ref, sounds, catalogue_keys)
     print(f"  reference (char unigrams, first-letter blocks, no threshold): precision {p:.3f}, "
           f"recall {r:.3f}, {n:,} matches")
+
+    kept = found[found["total_score"] >= match.DEFAULT_THRESHOLD]
+    ours = {m: row_of[t] for m, t in zip(kept["tiktok_music_id"], kept["fma_track_id"])}
+    print(f"\nper kind of noise, at the default threshold {match.DEFAULT_THRESHOLD}:")
+    print(f"  {'kind':<15}{'sounds':>8}{'ours right':>12}{'ours wrong':>12}{'ref right':>11}{'ref wrong':>11}")
+    for kind in dict.fromkeys(s[5] for s in sounds):
+        group = [s for s in sounds if s[5] == kind]
+        cells = []
+        for predicted in (ours, ref):
+            right = sum(s[4] is not None and s[0] in predicted and catalogue_keys[predicted[s[0]]] == s[4]
+                        for s in group)
+            wrong = sum(s[0] in predicted and catalogue_keys[predicted[s[0]]] != s[4] for s in group)
+            cells += [f"{right / len(group):.3f}" if group[0][4] is not None else "", wrong]
+        print(f"  {kind:<15}{len(group):>8,}{cells[0]:>12}{cells[1]:>12,}{cells[2]:>11}{cells[3]:>11,}")
     return 0
 
 
