@@ -138,7 +138,8 @@ def test_overlap_finds_the_songs_tiktok_uses_with_their_engagement(matched, spar
     written = (tmp_path / "overlap.csv").read_text()
     assert written == to_csv(entries)
     back = pd.read_csv(tmp_path / "overlap.csv")
-    assert list(back.columns)[:3] == ["chart", "kind", "position"]
+    assert list(back.columns)[:7] == ["chart", "series", "region", "period", "date", "kind", "position"]
+    assert back["date"].tolist() == ["2020-06-01"] * 5 and back["series"].tolist() == ["top200"] * 3 + ["viral50"] * 2
     assert back["engagement"].tolist() == [1834, 0, 400, 400, 0]
     assert back["music_ids"].fillna("").tolist() == ["s1 s2", "", "s4", "s4", ""]
 

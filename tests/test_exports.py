@@ -130,6 +130,17 @@ def test_a_file_in_no_known_format_is_named_with_what_it_holds(inputs, spark, tm
         match.run(str(inputs / "tracks.csv"), str(tmp_path / "d"), tmp_path / "out", spark=spark)
 
 
+def test_a_gz_cut_short_after_its_head_is_one_reject(inputs, spark, tmp_path):  # noqa: F811
+    (tmp_path / "d").mkdir()
+    packed = gzip.compress(csv_export([flat_record(i, SOUNDS[0]) for i in range(200)]).encode())
+    (tmp_path / "d" / "trend.csv.gz").write_bytes(packed[: len(packed) - 100])
+    summary = match.run(str(inputs / "tracks.csv"), str(tmp_path / "d"), tmp_path / "out", spark=spark,
+                        log=lambda *_: None)
+    assert (summary.records, summary.rejected) == (1, 1)
+    rejects = pd.concat(pd.read_json(f, lines=True) for f in (tmp_path / "out" / "rejects").glob("*.json"))
+    assert rejects["reason"].iloc[0].startswith("the file cannot be decompressed (")
+
+
 def test_s3_exports_are_read_like_local_ones(inputs, spark, s3_endpoint, tmp_path):  # noqa: F811
     from batch.sources import s3_client
 

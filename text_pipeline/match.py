@@ -40,7 +40,6 @@ import shutil
 import sys
 import time
 import uuid
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from batch.featurize import clean_up, swap_in
-from batch.sources import Reader, is_s3, list_files
+from text_pipeline.dumps import DumpError, list_dumps, read_lines
 from batch.spark import add_cluster_options
 
 TITLE_WEIGHT = 0.6
@@ -58,8 +57,6 @@ DEFAULT_THRESHOLD = 0.7
 CANDIDATES = 20
 """Best titles per sound whose artists are compared."""
 NUM_FEATURES = 1 << 20
-DUMP_EXTENSIONS = tuple(f".{kind}{packed}" for kind in ("ndjson", "jsonl", "json", "csv")
-                        for packed in ("", ".gz", ".bz2", ".zst"))
 
 class MatchError(ValueError):
     """The inputs cannot be used; the message says why."""
@@ -91,93 +88,6 @@ class Summary:
 
 
 # --- reading ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Dump:
-    """A dump file: where it is, its size and version (mtime or ETag), and its format
-    (:data:`text_pipeline.exports.FORMATS`, sniffed from its content)."""
-
-    path: str
-    size: int
-    version: str
-    format: str
-
-
-def list_dumps(src: str | list[str], *, endpoint_url: str | None = None) -> list[Dump]:
-    """The dump files under files, folders or S3 prefixes, with their size, version and format.
-
-    Raises :class:`MatchError` when there are none, or when one is in no format we read.
-    """
-    from text_pipeline.exports import SNIFF_BYTES, ExportError, decompress, sniff
-
-    sources = [src] if isinstance(src, str) else list(src)
-    files = [f for s in sources for f in list_files(s, DUMP_EXTENSIONS, endpoint_url=endpoint_url,
-                                                     kind="TikTok")]
-    if not files:
-        raise MatchError(f"no .ndjson/.jsonl/.json/.csv files (plain, .gz or .bz2) under {src}")
-    zstd = [f.path for f in files if f.path.endswith(".zst")]
-    if zstd:
-        raise MatchError(
-            f"{zstd[0]} is zstd-compressed, which Spark cannot read without native Hadoop; "
-            f"unpack it first: zstd -d --rm {zstd[0]}  (apt install zstd)")
-    reader, dumps = Reader(endpoint_url), []
-    for f in files:
-        try:
-            head = decompress(f.path, reader.head(f.path, SNIFF_BYTES), partial=True)
-            dumps.append(Dump(f.path, f.size, f.version, sniff(f.path, head)))
-        except ExportError as e:
-            raise MatchError(str(e)) from None
-        except (OSError, EOFError, zlib.error) as e:
-            raise MatchError(f"{f.path} cannot be decompressed: {e}") from None
-    return dumps
-
-
-def read_lines(spark, files: list[Dump], *, endpoint_url: str | None = None):
-    """A DataFrame of raw records (``value``, ``source``, ``problem``) from listed dump files.
-
-    Local ndjson is read by Spark's text reader, split across tasks; S3 ndjson and the
-    scraper's exports (:mod:`text_pipeline.exports`) are read whole, one task per file.
-    ``problem`` is the reason a record is already known to be a reject, else NULL.
-    """
-    from pyspark.sql import functions as F
-
-    local = [f.path for f in files if f.format == "ndjson" and not is_s3(f.path)]
-    whole = [(f.path, f.format) for f in files if f.format != "ndjson" or is_s3(f.path)]
-    frames = []
-    if local:
-        frames.append(spark.read.text(local).select(
-            "value", F.input_file_name().alias("source"), F.lit(None).cast("string").alias("problem")))
-    if whole:
-        paths = spark.createDataFrame(whole, "path string, format string").repartition(len(whole))
-        frames.append(paths.mapInPandas(lambda it: _read_whole(it, endpoint_url),
-                                        "value string, source string, problem string"))
-    lines = frames[0]
-    for frame in frames[1:]:
-        lines = lines.unionByName(frame)
-    return lines
-
-
-def _read_whole(batches, endpoint_url):
-    from text_pipeline.exports import decompress, records
-
-    reader = Reader(endpoint_url)
-    for batch in batches:
-        for path, fmt in zip(batch["path"], batch["format"]):
-            data = decompress(path, reader.read(path))
-            if fmt == "ndjson":
-                rows = ((line, None) for line in data.decode("utf-8", errors="replace").splitlines())
-            else:
-                rows = records(path, data, fmt)
-            values, problems = [], []
-            for value, problem in rows:
-                values.append(value)
-                problems.append(problem)
-                if len(values) == 10_000:
-                    yield pd.DataFrame({"value": values, "source": path, "problem": problems})
-                    values, problems = [], []
-            if values:
-                yield pd.DataFrame({"value": values, "source": path, "problem": problems})
 
 
 # --- the catalogue and its models ------------------------------------------------------------
@@ -466,7 +376,10 @@ def run(tracks: str, tiktok: str | list[str], out: str | Path, *, threshold: flo
     started = time.perf_counter()
     catalogue = (read_catalogue(tracks, genres) if catalogue is None else
                  catalogue[["track_id", "title", "artist"]].sort_values("track_id", ignore_index=True))
-    files = list_dumps(tiktok, endpoint_url=endpoint_url)
+    try:
+        files = list_dumps(tiktok, endpoint_url=endpoint_url)
+    except DumpError as e:
+        raise MatchError(str(e)) from None
     inputs = {"catalogue": catalogue_fingerprint(catalogue), "threshold": threshold,
               "files": {f.path: [f.size, f.version] for f in files}}
     previous = _read_inputs(out)
