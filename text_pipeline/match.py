@@ -245,7 +245,9 @@ def best_matches(q_title, q_artist, c_title, c_artist, track_ids, threshold: flo
       not another number) scores at least :data:`TYPO_SCORE`;
     - a title cut short with "…" scores 1 against a title it is the beginning of;
     - a candidate of another version (:func:`text_pipeline.normalize.version_of`) is no
-      match, unless the query's title was cut (its version may be in what was cut off).
+      match, unless the query's title was cut (its version may be in what was cut off);
+    - when two different songs tie for the best total (a cut title that both begin
+      with), the query gets no answer rather than a coin toss.
 
     Returns the query row index with the match's track id and scores.
     """
@@ -264,8 +266,19 @@ def best_matches(q_title, q_artist, c_title, c_artist, track_ids, threshold: flo
         t_score, a_score, allowed = _check_text(q_text, c_text, rows, cand.ravel(), t_score, a_score)
     total = np.where(allowed, TITLE_WEIGHT * t_score + ARTIST_WEIGHT * a_score, -1.0).reshape(n, k)
     # Best total; ties go to the lowest track id, so reruns agree.
-    order = np.lexsort((track_ids[cand], -total), axis=1)[:, 0]
+    ranked = np.lexsort((track_ids[cand], -total), axis=1)
+    order = ranked[:, 0]
     pick = np.arange(n) * k + order
+    if q_text is not None and c_text is not None and k > 1:
+        # Two different songs tied for best (a cut title both begin with): no answer.
+        second = np.arange(n) * k + ranked[:, 1]
+        tied = np.flatnonzero(total.ravel()[second] == total.ravel()[pick])
+        columns = [c_text[c].to_numpy(object) for c in ("title_norm", "version", "artist_norm")]
+        a, b = cand.ravel()[pick[tied]], cand.ravel()[second[tied]]
+        differ = np.zeros(tied.size, bool)
+        for column in columns:
+            differ |= column[a] != column[b]
+        total.ravel()[pick[tied[differ]]] = -1.0
     out = pd.DataFrame({"row": np.arange(n), "fma_track_id": track_ids[cand.ravel()[pick]],
                         "title_score": t_score[pick].astype(np.float64),
                         "artist_score": a_score[pick].astype(np.float64),
@@ -287,12 +300,14 @@ def _check_text(q_text, c_text, rows, cands, t_score, a_score):
         return (min(len(a), len(b)) >= TYPO_MIN_LENGTH and OSA.distance(a, b, score_cutoff=1) <= 1
                 and _DIGITS.findall(a) == _DIGITS.findall(b))
 
-    for i in np.flatnonzero(t_score < TYPO_SCORE):
-        if near(qt[i], ct[i]):
-            t_score[i] = TYPO_SCORE
-    for i in np.flatnonzero(a_score < TYPO_SCORE):
-        if near(qa[i], ca[i]):
-            a_score[i] = TYPO_SCORE
+    def lengths(texts):
+        return np.fromiter(map(len, texts), np.int64, len(texts))
+
+    # Only texts whose lengths differ by at most one can be one edit apart.
+    for score, q, c in ((t_score, qt, ct), (a_score, qa, ca)):
+        for i in np.flatnonzero((score < TYPO_SCORE) & (np.abs(lengths(q) - lengths(c)) <= 1)):
+            if near(q[i], c[i]):
+                score[i] = TYPO_SCORE
     for i in np.flatnonzero(cut & (t_score < 1.0)):
         if len(qt[i]) >= 3 and ct[i].startswith(qt[i]):
             t_score[i] = 1.0
