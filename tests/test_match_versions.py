@@ -41,6 +41,8 @@ MUST_MATCH = [  # music_id, title, artist, track
     ("m10", "Summer Tapes Vol 2", "Dee Dee", 10),
     ("m11", "A Song With A Rather Long Ti…", "Cy Twombly", 11),  # cut in the middle of a word
     ("m12", "Night Drive (UncleBiby Remix)", "Ana Moon", 1),  # a typo in the remixer's name
+    ("m13", "Glass Rivers Live", "The Night Drivers", 7),  # the brackets dropped
+    ("m14", "electric dreams acoustc", "Ben Cole", 9),  # and a typo in the version
 ]
 
 MUST_NOT = [  # music_id, title, artist: another version of a catalogue song, or another song
@@ -52,6 +54,7 @@ MUST_NOT = [  # music_id, title, artist: another version of a catalogue song, or
     ("n6", "Summer Tapes Vol. 3", "Dee Dee"),
     ("n7", "Glass Rivers (Acoustic)", "The Night Drivers"),
     ("n8", "Rain", "Mara Lind"),
+    ("n9", "Glass Rivers Acoustic", "The Night Drivers"),  # a version the catalogue lacks, unbracketed
 ]
 
 

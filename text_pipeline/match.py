@@ -245,7 +245,10 @@ def best_matches(q_title, q_artist, c_title, c_artist, track_ids, threshold: flo
       not another number) scores at least :data:`TYPO_SCORE`;
     - a title cut short with "…" scores 1 against a title it is the beginning of;
     - a candidate of another version (:func:`text_pipeline.normalize.version_of`) is no
-      match, unless the query's title was cut (its version may be in what was cut off);
+      match, unless the query's title was cut (its version may be in what was cut off),
+      or the query's title is the candidate's title and version run together, as when
+      the brackets were dropped ("Atlantis Live" for "Atlantis (Live)"); and a query that is
+      a candidate's title plus one version word ("Glass Rivers Acoustic") is not that song;
     - when two different songs tie for the best total (a cut title that both begin
       with), the query gets no answer rather than a coin toss.
 
@@ -290,6 +293,8 @@ def _check_text(q_text, c_text, rows, cands, t_score, a_score):
     """The candidate checks of :func:`best_matches`: typos, cut titles, versions."""
     from rapidfuzz.distance import OSA
 
+    from text_pipeline.normalize import VERSION_WORDS
+
     qt, qa = q_text["title_norm"].to_numpy(object)[rows], q_text["artist_norm"].to_numpy(object)[rows]
     qv, cut = q_text["version"].to_numpy(object)[rows], q_text["cut"].to_numpy(bool)[rows]
     ct, ca = c_text["title_norm"].to_numpy(object)[cands], c_text["artist_norm"].to_numpy(object)[cands]
@@ -312,8 +317,17 @@ def _check_text(q_text, c_text, rows, cands, t_score, a_score):
         if len(qt[i]) >= 3 and ct[i].startswith(qt[i]):
             t_score[i] = 1.0
     allowed = (qv == cv) | cut
-    for i in np.flatnonzero(~allowed):  # a typo in a remixer's name
-        allowed[i] = bool(qv[i]) and bool(cv[i]) and near(qv[i], cv[i])
+    for i in np.flatnonzero(allowed & ~cut & (qt != ct)):  # "Glass Rivers Acoustic": a version word
+        rest = qt[i][len(ct[i]) + 1:] if qt[i].startswith(ct[i] + " ") else ""  # after the title
+        allowed[i] = rest not in VERSION_WORDS
+    for i in np.flatnonzero(~allowed):
+        if qv[i] and cv[i]:  # a typo in a remixer's name
+            allowed[i] = near(qv[i], cv[i])
+        elif cv[i]:  # the version without its brackets ("Atlantis Live"), perhaps with a typo
+            full = f"{ct[i]} {cv[i]}"
+            if qt[i] == full or near(qt[i], full):
+                allowed[i] = True
+                t_score[i] = max(t_score[i], 1.0 if qt[i] == full else TYPO_SCORE)
     return t_score, a_score, allowed
 
 
