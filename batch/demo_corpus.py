@@ -224,7 +224,8 @@ def write_tiktok(folder: Path, rows: list[dict], *, n_videos: int, seed: int = 0
         w = csv.writer(f)
         w.writerow(["music_id", "title", "artist"])
         w.writerows((ids[i], title, artist) for i, (title, artist) in sorted(hits.items()))
-    write_sound_audio(folder.parent / "sound_audio", ids, sounds, rows, seed=seed, workers=workers)
+    if all("path" in row for row in rows):  # catalogue rows without audio get no sound audio
+        write_sound_audio(folder.parent / "sound_audio", ids, sounds, rows, seed=seed, workers=workers)
     return path
 
 

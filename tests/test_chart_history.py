@@ -188,7 +188,7 @@ def test_a_history_loads_and_a_rerun_of_one_date_replaces_only_that_date(history
 
         page = client.get(f"/charts/{name}").get_data(as_text=True)
         assert 'id="history"' in page and page.count('class="history-song"') == 2
-        assert page.count('class="position-dot"') == 3 + 3 and page.count('class="bar"') == 2 + 1
+        assert page.count('class="position-dot"') == 3 + 3 and page.count('class="week-bar"') == 2 + 1
         assert "2023-05-18: #2" in page and "week of 2023-05-15: 2 videos" in page
         csv_text = client.get(f"/charts/{name}.csv").get_data(as_text=True)
         back = pd.read_csv(io.StringIO(csv_text))
@@ -249,7 +249,8 @@ def test_the_history_in_a_real_browser(history, spark, store_url, monkeypatch, t
                 box = songs.first.locator("svg").bounding_box()
                 assert 200 < box["width"] <= 390  # the small plot fits the phone's width
                 assert songs.first.locator("polyline.position").count() == 1
-                assert songs.first.locator("rect.bar").count() >= 1
+                bars = songs.first.locator("rect.week-bar")
+                assert bars.count() >= 1 and bars.first.bounding_box()["height"] > 5  # drawn, not styled away
                 page.screenshot(path=str(tmp_path / "history.png"), full_page=True)
                 browser.close()
         finally:

@@ -166,7 +166,8 @@ def history_plot(song: dict, dates: list[str], worst: int) -> dict:
                   **p} for p in song["positions"]],
         "bars": [{"x": round(x_of(w["week"]), 1), "w": round(max(1.0, bar - 1), 1),
                   "y": round(bottom - w["videos"] / most * (bottom - top), 1),
-                  "h": round(w["videos"] / most * (bottom - top), 1), **w} for w in song["weeks"]],
+                  "h": round(w["videos"] / most * (bottom - top), 1), **w}
+                 for w in song["weeks"] if x_of(w["week"]) >= left],  # weeks that start in the span
         "first": dates[0], "last": dates[-1], "worst": worst, "most": most,
     }
 
