@@ -103,9 +103,9 @@ def read_chart(path: str | Path) -> pd.DataFrame:
         entries.append(_entry(row, col, new, streams_col, path, number))
     if not entries:
         raise ChartError(f"{path}: the chart has a header but no entries")
-    chart = pd.DataFrame(entries, columns=["position", "title", "artist", "artists", "streams", "url"])
-    for name in ("chart", "series", "region", "period", "date", "kind"):
-        chart[name] = path.stem if name == "chart" else (kind if name == "kind" else about[name])
+    chart = pd.DataFrame(entries, columns=["position", "title", "artist", "artists", "streams", "url"]).assign(
+        chart=path.stem, series=about["series"], region=about["region"], period=about["period"],
+        date=about["date"], kind=kind)
     chart = chart[list(READ_COLUMNS)].astype({"position": "int64", "streams": "Int64"})
     if chart["position"].duplicated().any():
         raise ChartError(f"{path}: position {chart['position'][chart['position'].duplicated()].iloc[0]} "

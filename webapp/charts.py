@@ -125,22 +125,24 @@ def history(conn, entries: pd.DataFrame, *, songs: int = HISTORY_SONGS) -> dict 
     dates = sorted(set(rows["date"]))
     if len(dates) < 2:
         return None
-    first, last = dates[0], dates[-1]
     picked = entries[entries["videos"] > 0].sort_values("engagement", ascending=False).head(songs)
+    on = [rows[(rows["title"] == song.title) & (rows["artist"] == song.artist)] for song in picked.itertuples()]
+    sounds = [{m for ids in o["music_ids"] for m in ids} | set(song.music_ids)
+              for o, song in zip(on, picked.itertuples())]
+    with conn.cursor() as cur:  # every picked song's sounds, per sound and week, in one query
+        cur.execute(f"""SELECT music_id, date_trunc('week', created_at)::date, count(*),
+                               coalesce(sum({ENGAGEMENT}), 0)::bigint
+                        FROM tiktok_videos WHERE music_id = ANY(%s)
+                          AND created_at >= %s::date - 6 AND created_at < %s::date + 7
+                        GROUP BY 1, 2""", (sorted(set().union(*sounds)), dates[0], dates[-1]))
+        weekly = pd.DataFrame(cur.fetchall(), columns=["music_id", "week", "videos", "engagement"])
     out = []
-    for song in picked.itertuples():
-        on = rows[(rows["title"] == song.title) & (rows["artist"] == song.artist)]
-        music_ids = sorted({m for ids in on["music_ids"] for m in ids} | set(song.music_ids))
-        with conn.cursor() as cur:
-            cur.execute(f"""SELECT date_trunc('week', created_at)::date AS week, count(*),
-                                   coalesce(sum({ENGAGEMENT}), 0)::bigint
-                            FROM tiktok_videos WHERE music_id = ANY(%s)
-                              AND created_at >= %s::date - 6 AND created_at < %s::date + 7
-                            GROUP BY 1 ORDER BY 1""", (music_ids, first, last))
-            weeks = [{"week": _iso(w), "videos": int(n), "engagement": int(e)} for w, n, e in cur.fetchall()]
+    for song, o, ids in zip(picked.itertuples(), on, sounds):
+        weeks = weekly[weekly["music_id"].isin(ids)].groupby("week")[["videos", "engagement"]].sum()
         out.append({"title": song.title, "artist": song.artist,
-                    "positions": [{"date": _iso(d), "position": int(p)} for d, p in zip(on["date"], on["position"])],
-                    "weeks": weeks})
+                    "positions": [{"date": _iso(d), "position": int(p)} for d, p in zip(o["date"], o["position"])],
+                    "weeks": [{"week": _iso(w), "videos": int(r.videos), "engagement": int(r.engagement)}
+                              for w, r in weeks.sort_index().iterrows()]})
     return {"series": series, "dates": [_iso(d) for d in dates], "songs": out}
 
 
