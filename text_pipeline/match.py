@@ -308,18 +308,21 @@ def _check_text(q_text, c_text, rows, cands, t_score, a_score):
     def lengths(texts):
         return np.fromiter(map(len, texts), np.int64, len(texts))
 
-    # Only texts whose lengths differ by at most one can be one edit apart.
-    for score, q, c in ((t_score, qt, ct), (a_score, qa, ca)):
-        for i in np.flatnonzero((score < TYPO_SCORE) & (np.abs(lengths(q) - lengths(c)) <= 1)):
+    # Length tests first, in numpy: only texts whose lengths differ by at most one can be
+    # one edit apart, and a title plus a version word is longer by that word and a space.
+    longer = lengths(qt) - lengths(ct)
+    for score, q, c, gap in ((t_score, qt, ct, longer), (a_score, qa, ca, lengths(qa) - lengths(ca))):
+        for i in np.flatnonzero((score < TYPO_SCORE) & (np.abs(gap) <= 1)):
             if near(q[i], c[i]):
                 score[i] = TYPO_SCORE
     for i in np.flatnonzero(cut & (t_score < 1.0)):
         if len(qt[i]) >= 3 and ct[i].startswith(qt[i]):
             t_score[i] = 1.0
     allowed = (qv == cv) | cut
-    for i in np.flatnonzero(allowed & ~cut & (qt != ct)):  # "Glass Rivers Acoustic": a version word
-        rest = qt[i][len(ct[i]) + 1:] if qt[i].startswith(ct[i] + " ") else ""  # after the title
-        allowed[i] = rest not in VERSION_WORDS
+    word_lengths = [len(w) + 1 for w in VERSION_WORDS]
+    for i in np.flatnonzero(allowed & ~cut & np.isin(longer, word_lengths)):  # "Glass Rivers Acoustic"
+        if qt[i].startswith(ct[i] + " ") and qt[i][len(ct[i]) + 1:] in VERSION_WORDS:
+            allowed[i] = False
     for i in np.flatnonzero(~allowed):
         if qv[i] and cv[i]:  # a typo in a remixer's name
             allowed[i] = near(qv[i], cv[i])
