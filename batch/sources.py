@@ -121,24 +121,16 @@ class Reader:
         self.endpoint_url = endpoint_url
         self._client = None
 
-    def read(self, path: str) -> bytes:
+    def read(self, path: str, n: int | None = None) -> bytes:
+        """The whole file or object, or its first ``n`` bytes (fewer when it is shorter)."""
         if not is_s3(path):
             with open(path, "rb") as f:
-                return f.read()
+                return f.read(-1 if n is None else n)
         if self._client is None:
             self._client = s3_client(self.endpoint_url)
         bucket, key = split_s3(path)
-        return self._client.get_object(Bucket=bucket, Key=key)["Body"].read()
-
-    def head(self, path: str, n: int) -> bytes:
-        """The first ``n`` bytes of a file or an object (fewer when it is shorter)."""
-        if not is_s3(path):
-            with open(path, "rb") as f:
-                return f.read(n)
-        if self._client is None:
-            self._client = s3_client(self.endpoint_url)
-        bucket, key = split_s3(path)
-        return self._client.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{n - 1}")["Body"].read()
+        span = {} if n is None else {"Range": f"bytes=0-{n - 1}"}
+        return self._client.get_object(Bucket=bucket, Key=key, **span)["Body"].read()
 
 
 def fetch(uri: str, dest: Path, *, endpoint_url: str | None = None) -> Path:

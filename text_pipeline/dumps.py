@@ -55,7 +55,7 @@ def list_dumps(src: str | list[str], *, endpoint_url: str | None = None) -> list
     reader, dumps = Reader(endpoint_url), []
     for f in files:
         try:
-            head = decompress(f.path, reader.head(f.path, SNIFF_BYTES), partial=True)
+            head = decompress(f.path, reader.read(f.path, SNIFF_BYTES), partial=True)
             dumps.append(Dump(f.path, f.size, f.version, sniff(f.path, head)))
         except ExportError as e:
             raise DumpError(str(e)) from None
