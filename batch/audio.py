@@ -6,9 +6,11 @@ definition of "the clip" lives in one place:
 1. Decode mp3, wav, ogg or flac with libsndfile (through ``soundfile``) to float32; what
    libsndfile cannot read (m4a and aac, as TikTok and scrapers save sounds) is decoded
    with FFmpeg's libraries (through PyAV).
-2. Refuse empty, undecodable, truncated and too-short input with :class:`AudioError`.
+2. Refuse empty, undecodable, truncated, too-short and too-long (over
+   :data:`MAX_SECONDS`) input with :class:`AudioError`.
 3. For files longer than :data:`CLIP_SECONDS`, keep the middle window, starting at
-   ``duration / 2 - 15 s`` (the FMA convention), counted in source samples.
+   ``duration / 2 - 15 s`` (the FMA convention), counted in source samples. Only the
+   window is decoded: memory is bounded by the window, not the source.
 4. Mix down to mono by averaging the channels.
 5. Resample to :data:`SR` with soxr's high-quality mode, then fix the length to
    ``ceil(n * SR / sr_native)`` samples.
@@ -36,6 +38,12 @@ MIN_SECONDS = 2.0
 """Shortest source accepted."""
 TRUNCATED_FRACTION = 0.9
 """A file that decodes to less than this share of the length its header declares is truncated."""
+MAX_SECONDS = 3600.0
+"""Longest source accepted (one hour); a longer one is refused before it is decoded."""
+PREROLL_SECONDS = 1.0
+"""Decoded and dropped before the window, so that a seek gives a full decode's samples."""
+BLOCK_FRAMES = 65536
+"""Frames per block when a source without a trustworthy length is decoded in blocks."""
 
 
 class AudioError(ValueError):
@@ -83,11 +91,17 @@ def read_source(source: str | os.PathLike | bytes) -> bytes:
 def load_clip(source: str | os.PathLike | bytes) -> Clip:
     """Decode ``source`` (a path or the raw bytes of a file) into a :class:`Clip`.
 
+    Only the window is decoded when the file's header gives its length: the decoder
+    seeks to :data:`PREROLL_SECONDS` before the window (so an mp3's bit reservoir is
+    filled and the samples equal a full decode's) and reads the window. Without a
+    length it can trust, it decodes in blocks, twice: once to count, once to keep the
+    window. Memory stays about one window whatever the source's length.
+
     Raises
     ------
     AudioError
-        If the input is empty, cannot be decoded, is truncated, or is shorter
-        than :data:`MIN_SECONDS`.
+        If the input is empty, cannot be decoded, is truncated, is shorter than
+        :data:`MIN_SECONDS` or longer than :data:`MAX_SECONDS`.
     FileNotFoundError
         If ``source`` is a path that does not exist.
     """
@@ -95,36 +109,15 @@ def load_clip(source: str | os.PathLike | bytes) -> Clip:
     if not data:
         raise AudioError("empty input: the file has 0 bytes")
     try:
-        with sf.SoundFile(io.BytesIO(data)) as f:
-            sr_native = f.samplerate
-            declared = f.frames
-            y = f.read(dtype="float32", always_2d=True)
+        y, sr_native, n, start = _sndfile_window(data)
     except (sf.SoundFileError, RuntimeError, EOFError) as e:
         reason = str(e).rsplit(": ", 1)[-1].rstrip(".")  # drop libsndfile's "<BytesIO ...>"
-        decoded = _decode_aac(data)
-        if decoded is None:
+        found = _av_window(data)
+        if found is None:
             raise AudioError(
                 f"undecodable audio: not a readable mp3, wav, ogg, flac, m4a or aac stream ({reason})"
             ) from None
-        y, sr_native, declared = decoded
-
-    n = y.shape[0]
-    duration = n / sr_native
-    if n == 0 or duration < MIN_SECONDS:
-        raise AudioError(
-            f"too short: {duration:.2f} s of audio; the minimum is {MIN_SECONDS:g} s"
-        )
-    if 0 < declared and n < TRUNCATED_FRACTION * declared:
-        raise AudioError(
-            f"truncated: decoded {duration:.2f} s of the {declared / sr_native:.2f} s "
-            "that the file's header declares"
-        )
-
-    window = int(CLIP_SECONDS * sr_native)
-    start = 0
-    if n > window:
-        start = (n - window) // 2
-        y = y[start : start + window]
+        y, sr_native, n, start = found
 
     if y.shape[1] == 1:
         mono = y[:, 0]
@@ -137,13 +130,61 @@ def load_clip(source: str | os.PathLike | bytes) -> Clip:
     return Clip(
         y=resample(mono, sr_native=sr_native),
         sr=SR,
-        duration=duration,
+        duration=n / sr_native,
         start=start / sr_native,
     )
 
 
-def _decode_aac(data: bytes):
-    """(samples (n, channels) float32, rate, 0) of an m4a or aac stream, or None for anything else."""
+def _window(n: int, sr_native: int, declared: int = 0) -> tuple[int, int]:
+    """(start, length) of the window of a source of ``n`` frames; refuses unusable lengths."""
+    duration = n / sr_native
+    if n == 0 or duration < MIN_SECONDS:
+        raise AudioError(f"too short: {duration:.2f} s of audio; the minimum is {MIN_SECONDS:g} s")
+    if duration > MAX_SECONDS:
+        raise AudioError(_too_long(duration))
+    if 0 < declared and n < TRUNCATED_FRACTION * declared:
+        raise AudioError(
+            f"truncated: decoded {duration:.2f} s of the {declared / sr_native:.2f} s "
+            "that the file's header declares"
+        )
+    window = int(CLIP_SECONDS * sr_native)
+    start = (n - window) // 2 if n > window else 0
+    return start, min(n, window)
+
+
+def _too_long(seconds: float) -> str:
+    return (f"too long: {seconds / 60:.0f} minutes of audio; the limit is {MAX_SECONDS / 60:.0f} "
+            "minutes (cut the part you want to compare)")
+
+
+def _sndfile_window(data: bytes) -> tuple[np.ndarray, int, int, int]:
+    """(window (frames, channels) float32, rate, source frames, window start) via libsndfile."""
+    with sf.SoundFile(io.BytesIO(data)) as f:
+        sr_native, declared = f.samplerate, f.frames
+        if declared > MAX_SECONDS * sr_native:
+            raise AudioError(_too_long(declared / sr_native))
+        if 0 < declared:
+            start, length = _window(declared, sr_native)
+            ahead = min(start, int(PREROLL_SECONDS * sr_native))
+            f.seek(start - ahead)
+            y = f.read(ahead + length, dtype="float32", always_2d=True)[ahead:]
+            if y.shape[0] == length:
+                return y, sr_native, declared, start
+    # The header promised more than the file holds, or gave no length: count, then cut.
+    n = _count(_sndfile_blocks(data), sr_native)
+    start, length = _window(n, sr_native, declared)
+    return _cut(_sndfile_blocks(data), start, length), sr_native, n, start
+
+
+def _sndfile_blocks(data: bytes):
+    with sf.SoundFile(io.BytesIO(data)) as f:  # not f.blocks(), which trusts the header's length
+        while (block := f.read(BLOCK_FRAMES, dtype="float32", always_2d=True)).shape[0]:
+            yield block
+
+
+def _av_window(data: bytes) -> tuple[np.ndarray, int, int, int] | None:
+    """The same as :func:`_sndfile_window` for m4a and aac (FFmpeg, through PyAV); None for
+    anything else. Their headers' lengths are not trusted, so they are always counted first."""
     import av
 
     if not (data[4:8] == b"ftyp" or (data[:1] == b"\xff" and data[1] & 0xF6 == 0xF0)):
@@ -151,19 +192,52 @@ def _decode_aac(data: bytes):
     try:
         with av.open(io.BytesIO(data)) as container:
             stream = next((s for s in container.streams if s.type == "audio"), None)
-            if stream is None:
-                return None
-            resampler = av.AudioResampler(format="fltp")
-            chunks = []
-            for frame in container.decode(stream):
-                for planar in resampler.resample(frame):
-                    chunks.append(planar.to_ndarray())
-            rate = stream.rate or stream.codec_context.sample_rate
+            rate = stream and (stream.rate or stream.codec_context.sample_rate)
+        if not rate:
+            return None
+        n = _count(_av_blocks(data), rate)
+        if n == 0:
+            return None
+        start, length = _window(n, rate)
+        return _cut(_av_blocks(data), start, length), int(rate), n, start
+    except AudioError:
+        raise
     except (av.error.FFmpegError, ValueError, IndexError):
         return None
-    if not chunks or not rate:
-        return None
-    return np.ascontiguousarray(np.concatenate(chunks, axis=1).T, dtype=np.float32), int(rate), 0
+
+
+def _av_blocks(data: bytes):
+    import av
+
+    with av.open(io.BytesIO(data)) as container:
+        stream = next(s for s in container.streams if s.type == "audio")
+        resampler = av.AudioResampler(format="fltp")
+        for frame in container.decode(stream):
+            for planar in resampler.resample(frame):
+                yield planar.to_ndarray().T
+
+
+def _count(blocks, sr_native: int) -> int:
+    """Frames in ``blocks``, stopping as soon as they pass :data:`MAX_SECONDS`."""
+    n = 0
+    for block in blocks:
+        n += block.shape[0]
+        if n > MAX_SECONDS * sr_native:
+            raise AudioError(_too_long(n / sr_native) + "; it has no length in its header")
+    return n
+
+
+def _cut(blocks, start: int, length: int) -> np.ndarray:
+    """Frames ``start`` to ``start + length`` of ``blocks``, keeping only those."""
+    kept, at = [], 0
+    for block in blocks:
+        lo, hi = max(start - at, 0), min(start + length - at, block.shape[0])
+        if lo < hi:
+            kept.append(block[lo:hi])
+        at += block.shape[0]
+        if at >= start + length:
+            break
+    return np.ascontiguousarray(np.concatenate(kept), dtype=np.float32)
 
 
 def resample(y: np.ndarray, *, sr_native: int) -> np.ndarray:
