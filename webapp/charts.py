@@ -13,7 +13,7 @@ import pandas as pd
 
 from text_pipeline.charts import ENTRY_COLUMNS, TOTALS
 from text_pipeline.engagement import ENGAGEMENT
-from webapp.errors import AppError
+from webapp.errors import AppError, quote
 
 WIDTH, HEIGHT = 760, 380
 LEFT, RIGHT, TOP, BOTTOM = 84, 16, 16, 70
@@ -37,7 +37,7 @@ def chart_entries(conn, name: str) -> pd.DataFrame:
                     "ORDER BY position", (name,))
         rows = cur.fetchall()
     if not rows:
-        raise AppError(404, f"no chart {name!r} is loaded: load one with "
+        raise AppError(404, f"no chart {quote(name)} is loaded: load one with "
                             "python -m text_pipeline.charts CHART.csv --matched DIR --load")
     entries = pd.DataFrame(rows, columns=list(ENTRY_COLUMNS))
     entries["streams"] = entries["streams"].astype("Int64")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from text_pipeline.engagement import ENGAGEMENT
-from webapp.errors import AppError
+from webapp.errors import AppError, quote
 
 MAX_TAGS = 10
 _SPLIT = re.compile(r"[\s,#]+")
@@ -37,7 +37,7 @@ def parse_tags(raw: str | None) -> list[str]:
         raise AppError(400, f"at most {MAX_TAGS} hashtags, got {len(tags)}")
     bad = [t for t in tags if not _TAG.match(t)]
     if bad:
-        raise AppError(400, f"not a hashtag: {bad[0]!r} (letters, digits and _ only)")
+        raise AppError(400, f"not a hashtag: {quote(bad[0])} (letters, digits and _ only)")
     return tags
 
 

@@ -17,7 +17,7 @@ from batch.features import FEATURE_NAMES
 from batch.fingerprint import Peaks, analyse
 from batch.load import embed
 from text_pipeline.engagement import ENGAGEMENT
-from webapp.errors import AppError
+from webapp.errors import AppError, quote
 
 UPLOAD_TYPES = (".mp3", ".wav", ".ogg", ".flac")
 
@@ -58,7 +58,7 @@ def resolve_genre(conn, value: str | None) -> str | None:
         if value == str(g["id"]) or value.casefold() == g["title"].casefold():
             return g["title"]
     names = ", ".join(g["title"] for g in known) or "none loaded"
-    raise AppError(400, f"unknown genre {value!r}: choose one of {names}, or leave it empty for all")
+    raise AppError(400, f"unknown genre {quote(value)}: choose one of {names}, or leave it empty for all")
 
 
 def resolve_k(value, default: int, largest: int, name: str = "k") -> int:
@@ -68,7 +68,7 @@ def resolve_k(value, default: int, largest: int, name: str = "k") -> int:
     try:
         k = int(value)
     except (TypeError, ValueError):
-        raise AppError(400, f"{name} must be a whole number from 1 to {largest}, got {value!r}") from None
+        raise AppError(400, f"{name} must be a whole number from 1 to {largest}, got {quote(value)}") from None
     if not 1 <= k <= largest:
         raise AppError(400, f"{name} must be a whole number from 1 to {largest}, got {k}")
     return k
@@ -80,8 +80,9 @@ def read_upload(upload) -> Query:
         raise AppError(400, "no file uploaded: choose an mp3, wav, ogg or flac file")
     name = os.path.basename(upload.filename)
     ext = os.path.splitext(name)[1].lower()
+    name = name if len(name) <= 80 else name[:60] + "…" + ext[:12]
     if ext not in UPLOAD_TYPES:
-        raise AppError(415, f"unsupported file type {ext or '(none)'!r}: upload an mp3, wav, ogg or flac file")
+        raise AppError(415, f"unsupported file type {quote(ext or '(none)', 12)}: upload an mp3, wav, ogg or flac file")
     with tempfile.NamedTemporaryFile(suffix=ext) as tmp:
         upload.save(tmp)
         tmp.flush()
