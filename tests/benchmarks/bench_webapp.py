@@ -52,43 +52,56 @@ def reference_search(conn, path: Path, genre: str, k: int = 10) -> list[int]:
     return ids[np.argsort(np.linalg.norm(matrix - query, axis=1))[:k]].tolist()
 
 
+def bench_clips() -> list[Path]:
+    """The rendered music clips (30 s 44.1 kHz stereo mp3s), made once under var/bench-music."""
+    clips_dir = ROOT / "var" / "bench-music"
+    clips = [clips_dir / (p.replace("/", "_") + ".mp3") for p in music.PIECES]
+    for piece, path in zip(music.PIECES, clips):
+        if not path.exists():
+            music.render(piece, path)
+    return clips
+
+
+def build_store(tmp: Path, n_tracks: int, clips: list[Path], rng):
+    """A fresh embedded PostgreSQL in ``tmp`` with ``n_tracks`` synthetic songs, the clips'
+    real vectors and 300,000 TikTok videos matched to the catalogue; (server, url)."""
+    genres = top_level_genres()
+    features, genre_idx, _ = catalogue(n_tracks, genres, rng)
+    write_featurize_output(tmp / "out", features, genre_idx, genres)
+    real = tmp / "out" / "vectors" / "genre_top=Classical" / "real.parquet"
+    pq.write_table(pa.table({"track_id": pa.array(np.arange(len(clips)) + 10_000_000, pa.int64()),
+                             "vector": [vectorize(c) for c in clips],
+                             "source_path": [str(c) for c in clips]}), real)
+    server = db.embedded_server(tmp / "pgdata", keep_running=False)
+    url = server.get_uri()
+    conn = db.connect(url)
+    db.migrate(conn)
+    load_catalogue(conn, tmp / "out")
+    v = videos(300_000, rng)
+    pq.write_table(v, tmp / "videos.parquet")
+    sounds = np.unique(v.column("music_id").to_numpy(zero_copy_only=False))
+    tracks = rng.choice(n_tracks, size=len(sounds))
+    pq.write_table(pa.table({"fma_track_id": pa.array(tracks, pa.int64()), "tiktok_music_id": sounds,
+                             "title_score": np.ones(len(sounds)), "artist_score": np.ones(len(sounds)),
+                             "total_score": np.ones(len(sounds))}), tmp / "matches.parquet")
+    load_tiktok(conn, tmp / "videos.parquet", matches=tmp / "matches.parquet")
+    conn.close()
+    print(f"catalogue {n_tracks + len(clips):,} tracks; {len(v):,} TikTok videos on {len(sounds):,} sounds")
+    return server, url
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tracks", type=int, default=100_000, help="catalogue size (default 100000)")
     parser.add_argument("--requests", type=int, default=20, help="requests per case (default 20)")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    genres = top_level_genres()
 
-    clips_dir = ROOT / "var" / "bench-music"
-    clips = [clips_dir / (p.replace("/", "_") + ".mp3") for p in music.PIECES]
-    for piece, path in zip(music.PIECES, clips):
-        if not path.exists():
-            music.render(piece, path)
-
+    clips = bench_clips()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        features, genre_idx, _ = catalogue(args.tracks, genres, rng)
-        write_featurize_output(tmp / "out", features, genre_idx, genres)
-        real = tmp / "out" / "vectors" / "genre_top=Classical" / "real.parquet"
-        pq.write_table(pa.table({"track_id": pa.array(np.arange(len(clips)) + 10_000_000, pa.int64()),
-                                 "vector": [vectorize(c) for c in clips],
-                                 "source_path": [str(c) for c in clips]}), real)
-        server = db.embedded_server(tmp / "pgdata", keep_running=False)
-        url = server.get_uri()
+        server, url = build_store(tmp, args.tracks, clips, rng)
         conn = db.connect(url)
-        db.migrate(conn)
-        load_catalogue(conn, tmp / "out")
-        v = videos(300_000, rng)
-        pq.write_table(v, tmp / "videos.parquet")
-        sounds = np.unique(v.column("music_id").to_numpy(zero_copy_only=False))
-        tracks = rng.choice(args.tracks, size=len(sounds))
-        pq.write_table(pa.table({"fma_track_id": pa.array(tracks, pa.int64()), "tiktok_music_id": sounds,
-                                 "title_score": np.ones(len(sounds)), "artist_score": np.ones(len(sounds)),
-                                 "total_score": np.ones(len(sounds))}), tmp / "matches.parquet")
-        load_tiktok(conn, tmp / "videos.parquet", matches=tmp / "matches.parquet")
-        print(f"catalogue {args.tracks + len(clips):,} tracks; {len(v):,} TikTok videos on {len(sounds):,} sounds")
-
         client = create_app({"DATABASE_URL": url}).test_client()
         uploads = [(c.read_bytes(), c.name) for c in clips]
 
