@@ -36,6 +36,8 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from batch import db
+from batch.embedding import embed, scaler_of
+from batch.tables import CHART_COLUMNS
 from batch.features import FEATURE_NAMES, N_FEATURES
 from batch.featurize import read_vectors
 from batch.metadata import read_genres
@@ -148,20 +150,6 @@ def fingerprint_rows(ids, peak_t, peak_f, peak_rank=None, *, id_column: str) -> 
                      "t": np.concatenate(times)[keep]})
 
 
-def scaler_of(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-feature mean and std over the catalogue; a constant feature gets std 1."""
-    mean = features.mean(axis=0, dtype=np.float64)
-    std = features.std(axis=0, dtype=np.float64)
-    return mean, np.where(std > 1e-12, std, 1.0)
-
-
-def embed(features: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    """Search vectors: standardised with the catalogue's scaler, then unit length."""
-    z = (np.atleast_2d(features).astype(np.float64) - mean) / std
-    norms = np.linalg.norm(z, axis=1, keepdims=True)
-    return (z / np.where(norms > 0, norms, 1.0)).astype(np.float32)
-
-
 def _read_tracks(out: Path, vectors: pa.Table) -> pa.Table:
     """One row per track: the metadata where there is some, plus every vectorised track."""
     audio = pa.table({"track_id": vectors.column("track_id"),
@@ -268,13 +256,6 @@ def into_store(load, *args, **kwargs) -> LoadResult:
 
 
 # --- chart overlap ---------------------------------------------------------------------------
-
-
-CHART_COLUMNS = ("chart", "series", "region", "period", "date", "kind", "position", "title", "artist",
-                 "artists", "streams", "url", "sounds", "videos", "plays", "likes", "comments",
-                 "shares", "engagement", "music_ids")
-"""A chart entry as the store keeps it (``chart_entries``, sql/006 and 009): the chart file's
-columns (:mod:`text_pipeline.chart_files`), TikTok's totals and the matched sounds."""
 
 
 def load_charts(conn, entries) -> LoadResult:

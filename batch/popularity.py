@@ -43,6 +43,8 @@ TARGETS = {
 }
 REG_PARAMS = (0.01, 0.1, 1.0, 10.0)
 """Ridge penalties (on standardised features) tried by the inner cross-validation."""
+MAX_FOLDS = 20
+"""Most outer cross-validation folds accepted."""
 INNER_FOLDS = 3
 RANGE = (0.10, 0.90)
 """Out-of-fold residual percentiles that make the prediction range: an 80 % range."""
@@ -89,6 +91,26 @@ class Evaluation:
 # --- the data --------------------------------------------------------------------------------
 
 
+def check_inputs(features: str | Path, matched: str | Path | None = None, *, folds: int = 5,
+                 report: str | Path | None = None) -> None:
+    """Refuse what would fail later, before Spark starts: PopularityError says what to give."""
+    features = Path(features)
+    if not (features / "vectors").is_dir():
+        raise PopularityError(f"{features}/vectors does not exist: give the folder batch.featurize wrote")
+    if matched is not None:
+        for name in ("tiktok", "matches"):
+            if not (Path(matched) / name).is_dir():
+                raise PopularityError(f"{matched}/{name} does not exist: give the folder "
+                                      "python -m text_pipeline.match wrote (its --out)")
+    elif not (features / "tracks").is_dir():
+        raise PopularityError(f"{features}/tracks does not exist and no --matched folder was given: "
+                              "nothing to predict")
+    if not 2 <= folds <= MAX_FOLDS:
+        raise PopularityError(f"--folds must be at least 2 and at most {MAX_FOLDS}, got {folds}")
+    if report is not None and not Path(report).resolve().parent.is_dir():
+        raise PopularityError(f"cannot write --report {report}: its folder does not exist")
+
+
 def song_targets(spark, features: str | Path, matched: str | Path | None = None) -> dict:
     """Per target, a Spark frame of (track_id, features vector, y) from the pipeline outputs.
 
@@ -99,8 +121,7 @@ def song_targets(spark, features: str | Path, matched: str | Path | None = None)
     from pyspark.sql import functions as F
 
     features, out = Path(features), {}
-    if not (features / "vectors").exists():
-        raise PopularityError(f"{features}/vectors does not exist: give the folder batch.featurize wrote")
+    check_inputs(features, matched)
     vectors = spark.read.parquet(str(features / "vectors")).select(
         "track_id", array_to_vector(F.col("vector").cast("array<double>")).alias("features"))
     if (features / "tracks").exists():
@@ -109,10 +130,6 @@ def song_targets(spark, features: str | Path, matched: str | Path | None = None)
             "track_id", "features", F.log10(1 + F.col("listens")).alias("y"))
     if matched is not None:
         matched = Path(matched)
-        for name in ("tiktok", "matches"):
-            if not (matched / name).exists():
-                raise PopularityError(f"{matched}/{name} does not exist: give the folder "
-                                      "python -m text_pipeline.match wrote (its --out)")
         plays = (spark.read.parquet(str(matched / "matches"))
                  .join(spark.read.parquet(str(matched / "tiktok")).select("music_id", "play_count"),
                        F.col("tiktok_music_id") == F.col("music_id"))
@@ -222,6 +239,7 @@ def stored_models(conn) -> dict[str, dict]:
 def run(features, matched=None, *, folds: int = 5, seed: int = 7, load: bool = False,
         report: str | Path | None = None, master: str | None = None, spark=None, log=print) -> list[Evaluation]:
     """Train and cross-validate every target the inputs allow; optionally save a report and load."""
+    check_inputs(features, matched, folds=folds, report=report)
     if spark is None:
         from batch.spark import get_spark
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from batch.load import embed
+from batch.embedding import embed, vector_literal
 
 EF_SEARCH = 100
 """HNSW candidate list size per index scan: recall@10 >= 0.98 (tests/benchmarks/bench_search.py)."""
@@ -110,8 +110,3 @@ def similar_sounds(conn, features: np.ndarray, *, k: int = 10,
         rows = cur.fetchall()
     conn.rollback()
     return [(m, float(s)) for m, s in rows]
-
-
-def vector_literal(vector: np.ndarray) -> str:
-    """A pgvector literal, '[x1,x2,...]', exact for float32."""
-    return "[" + ",".join(repr(float(x)) for x in np.asarray(vector, dtype=np.float32)) + "]"

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import html
 import io
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -160,6 +163,18 @@ def test_bad_inputs_fail_clearly(generated, spark, tmp_path, capsys):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert err.startswith("popularity: error:") and message in err, err
+
+
+def test_arguments_are_checked_before_spark_starts(generated, tmp_path):
+    code = ("import sys; from batch.popularity import main; from pyspark import SparkContext; "
+            "rc = main(sys.argv[1:]); print(rc, SparkContext._active_spark_context is None)")
+    for argv in (["--features", str(tmp_path / "nowhere")],
+                 ["--features", str(generated / "features"), "--folds", "99"],
+                 ["--features", str(generated / "features"), "--report", str(tmp_path / "no" / "r.json")]):
+        out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
+                             cwd=str(Path(__file__).resolve().parents[1]))
+        assert out.stdout.split() == ["2", "True"], out.stderr
+        assert out.stderr.startswith("popularity: error:") and "WARN" not in out.stderr, out.stderr
 
 
 def test_the_results_page_shows_the_stored_prediction_as_a_range_with_its_caveat(

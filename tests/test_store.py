@@ -19,7 +19,8 @@ import pytest
 
 from batch import db, search
 from batch.features import N_FEATURES
-from batch.load import LoadError, embed, load_catalogue, load_tiktok, scaler_of
+from batch.embedding import embed, scaler_of
+from batch.load import LoadError, load_catalogue, load_tiktok
 
 GENRES = ("Rock", "Jazz", "Hip-Hop")
 
@@ -382,3 +383,14 @@ def test_credentials_can_come_from_a_secrets_manager_secret(store_url, s3_endpoi
     monkeypatch.setenv("DATABASE_SECRET_ARN", arn + "-missing")
     with pytest.raises(db.StoreError, match="cannot read the database credentials"):
         db.database_url()
+
+
+def test_the_read_side_does_not_import_the_write_side():
+    import subprocess
+    import sys
+
+    code = ("import sys, batch.search, webapp.similar, webapp.api, webapp.pages; "
+            "print(sorted(m for m in sys.modules if m in ('batch.load', 'batch.featurize', 'pyspark')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=str(Path(__file__).resolve().parents[1]))
+    assert out.stdout.strip() == "[]"

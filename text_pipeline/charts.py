@@ -25,13 +25,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from batch.load import CHART_COLUMNS
+from batch.tables import CHART_COLUMNS
 from text_pipeline.chart_files import ChartError, read_chart, read_charts  # noqa: F401  (the readers)
 
 TOTALS = ("sounds", "videos", "plays", "likes", "comments", "shares", "engagement")
 ENTRY_COLUMNS = CHART_COLUMNS
 """An entry of the overlap report: the chart's columns, TikTok's totals, the matched sounds
-(the store's ``chart_entries``, whose columns :mod:`batch.load` owns)."""
+(the store's ``chart_entries``, whose columns :mod:`batch.tables` lists)."""
 
 
 # --- overlap with TikTok -----------------------------------------------------------------------

@@ -15,7 +15,7 @@ from batch import search
 from batch.audio import AudioError
 from batch.features import FEATURE_NAMES
 from batch.fingerprint import Peaks, analyse
-from batch.load import embed
+from batch.embedding import embed, vector_literal
 from text_pipeline.engagement import ENGAGEMENT
 from webapp.errors import AppError, quote
 
@@ -118,7 +118,7 @@ def similar_songs(conn, query: Query, *, genre: str | None, k: int, videos_per_s
         with conn.cursor() as cur:
             cur.execute("""SELECT genre_top, 1 - (embedding <=> %s::vector) FROM track_vectors
                            WHERE track_id = %s""",
-                        (search.vector_literal(embed(query.features, *scaler)[0]), same["track_id"]))
+                        (vector_literal(embed(query.features, *scaler)[0]), same["track_id"]))
             row = cur.fetchone()
         if row is not None:
             hits = [search.Hit(same["track_id"], row[0], float(row[1]))] + [

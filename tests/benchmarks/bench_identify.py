@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from batch.fingerprint import Index, analyse, identify, landmarks as landmarks_of  # noqa: E402
-from batch.load import embed, scaler_of  # noqa: E402
+from batch.embedding import embed, scaler_of  # noqa: E402
 from tests import edits  # noqa: E402
 from tests.test_fingerprint import melody, peaks_of  # noqa: E402
 

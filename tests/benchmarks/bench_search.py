@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from batch import db, search  # noqa: E402
+from batch.embedding import vector_literal  # noqa: E402
 from batch.load import load_catalogue  # noqa: E402
 from batch.metadata import read_genres  # noqa: E402
 from batch.load import DEFAULT_GENRES  # noqa: E402
@@ -113,7 +114,7 @@ def main() -> int:
             cur.execute("SET LOCAL hnsw.ef_search = %s", (search.EF_SEARCH,))
             cur.execute("EXPLAIN SELECT track_id FROM track_vectors WHERE genre_top = %s "
                         "ORDER BY embedding <=> %s::vector LIMIT 10",
-                        (genres[0], search.vector_literal(np.ones(245))))
+                        (genres[0], vector_literal(np.ones(245))))
             plan = [row[0].strip() for row in cur.fetchall()]
         conn.rollback()
         print("plan of a genre search: " + " / ".join(line for line in plan if "Scan" in line))
