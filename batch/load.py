@@ -1,15 +1,11 @@
 """Load pipeline outputs into PostgreSQL atomically.
 
-Every load follows the same steps:
-
-1. Read the parquet output and shape it into the table's columns (pyarrow, no Python loop).
-2. ``COPY`` it into an unlogged staging table per target table.
-3. In one transaction, empty each target table and fill it from its staging table,
-   and record the run in ``load_runs``.
-
-A reader sees the old rows until that transaction commits and the new rows after; a
-load that fails at any step rolls back and leaves the old rows as they were. A rerun
-replaces, so it never duplicates rows.
+Every load reads the parquet output and shapes it into the tables' columns (pyarrow,
+no Python loop), then hands the tables to :func:`batch.swap.swap_in`, which builds them
+beside the live ones and renames them into place in one short transaction: readers
+never wait on a load, and see the old rows until the swap and the new rows after. A
+load that fails at any step leaves the old rows as they were. A rerun replaces, so it
+never duplicates rows.
 
 ``python -m batch.load catalogue --out DIR`` loads what ``batch.featurize`` wrote
 (genres, tracks, vectors, and the catalogue's scaler); ``python -m batch.load tiktok
@@ -20,27 +16,24 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
-import json
 import sys
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from batch import db
 from batch.embedding import embed, scaler_of
+from batch.swap import LoadError, LoadResult, swap_in  # noqa: F401 (LoadError: the loads' error)
 from batch.tables import CHART_COLUMNS
 from batch.features import FEATURE_NAMES, N_FEATURES
 from batch.featurize import read_vectors
 from batch.metadata import read_genres
+from text_pipeline.engagement import ENGAGEMENT
 from text_pipeline.normalize import clean_title, title_bucket
 
 DEFAULT_GENRES = Path(__file__).resolve().parent / "data" / "fma_genres.csv"
@@ -57,25 +50,26 @@ TRACK_TYPES = {"track_id": pa.int64(), "title": pa.string(), "artist": pa.string
 MATCH_COLUMNS = ("fma_track_id", "tiktok_music_id", "title_score", "artist_score", "total_score")
 """Columns every matches output has; listening adds :data:`AUDIO_MATCH_COLUMNS`."""
 AUDIO_MATCH_COLUMNS = ("method", "audio_hashes", "audio_offset", "audio_speed")
-EMBED_SOUNDS = "UPDATE sound_vectors SET embedding = embed_features(features)"
-"""Search vectors for the sounds, with the catalogue's scaler (sql/008); run by both loads."""
-
-
-class LoadError(RuntimeError):
-    """A load failed; the store still holds what it held before."""
-
-
-@dataclass
-class LoadResult:
-    dataset: str
-    rows: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    def line(self) -> str:
-        counts = ", ".join(f"{n:,} {table}" for table, n in self.rows.items())
-        total = sum(self.rows.values())
-        return (f"loaded {self.dataset}: {counts} in {self.seconds:.2f} s "
-                f"({total / max(self.seconds, 1e-9):,.0f} rows/s)")
+EMBED_SOUNDS = "UPDATE {sound_vectors} SET embedding = embed_features(features)"
+"""A TikTok load's search vectors for its sounds, with the loaded catalogue's scaler (sql/010)."""
+RE_EMBED_SOUNDS = """
+    SELECT v.music_id, v.duration, v.features, embed_features(v.features, s.mean, s.std)
+    FROM sound_vectors v,
+         (SELECT array_agg(mean ORDER BY feature_index) AS mean,
+                 array_agg(std ORDER BY feature_index) AS std FROM {feature_scaler}) s"""
+"""A catalogue load's copy of the sounds, embedded with its new scaler (sql/010)."""
+HASHTAG_SOUNDS = f"""
+    SELECT t.tag, v.music_id, count(*), sum({ENGAGEMENT})::bigint
+    FROM {{tiktok_videos}} v CROSS JOIN LATERAL (SELECT DISTINCT unnest(v.hashtags)) AS t(tag)
+    GROUP BY t.tag, v.music_id"""
+"""Per (hashtag, sound): its videos with the hashtag and their engagement (sql/010)."""
+HASHTAG_TRACKS = """
+    SELECT h.hashtag, m.track_id, count(*), sum(h.videos), sum(h.engagement)
+    FROM {hashtag_sounds} h JOIN {matches} m USING (music_id) GROUP BY h.hashtag, m.track_id"""
+"""Per (hashtag, catalogue song), over the sounds matched to it (sql/010)."""
+TIKTOK_SHAPE = "2"
+"""Bumped when the TikTok load derives new tables (2: hashtag totals), so the next
+``batch.reprocess`` loads the TikTok data again even though its files did not change."""
 
 
 # --- catalogue -------------------------------------------------------------------------------
@@ -123,7 +117,7 @@ def load_catalogue(conn, out: str | Path, *, genres_csv: str | Path = DEFAULT_GE
               else [[None] * len(vectors)] * 2), id_column="track_id"),
     }
     return swap_in(conn, "catalogue", str(out), tables, version=catalogue_version(out),
-                   after=[EMBED_SOUNDS])
+                   derived={"sound_vectors": RE_EMBED_SOUNDS})
 
 
 def fingerprint_rows(ids, peak_t, peak_f, peak_rank=None, *, id_column: str) -> pa.Table:
@@ -194,7 +188,9 @@ def load_tiktok(conn, videos: str | Path, *, matches: str | Path | None = None,
     derived = {"tiktok_sounds": """
         SELECT music_id, min(song_title), min(artist_name), bool_or(is_original),
                count(*), coalesce(sum(play_count), 0)
-        FROM {tiktok_videos} GROUP BY music_id"""}
+        FROM {tiktok_videos} GROUP BY music_id""",
+               "hashtag_sounds": HASHTAG_SOUNDS,
+               "hashtag_tracks": HASHTAG_TRACKS.replace("{matches}", "{matches}" if matches else "matches")}
     if matches is not None:
         m = _read_parquet(matches, MATCH_COLUMNS, optional=AUDIO_MATCH_COLUMNS)
         n = len(m)
@@ -293,104 +289,6 @@ def load_popularity(conn, evaluations) -> LoadResult:
 # --- the swap --------------------------------------------------------------------------------
 
 
-def swap_in(conn, dataset: str, source: str, tables: dict[str, pa.Table], *,
-            derived: dict[str, str] | None = None, version: str | None = None,
-            scope: dict[str, tuple[str, list]] | None = None, after: list[str] = ()) -> LoadResult:
-    """COPY each table into staging, then replace the targets in one transaction.
-
-    ``derived`` maps more target tables to a SELECT over staging tables (named in
-    braces), evaluated inside the same transaction. ``version`` (see
-    :func:`output_version`) is recorded with the run in ``load_runs``. ``scope`` maps a
-    table to (column, values): only its rows with those values are replaced, the rest stay.
-    ``after`` statements run last, in the same transaction.
-    """
-    started = time.perf_counter()
-    run_id = _start_run(conn, dataset, source, version)
-    staging = {name: f"staging_{name}" for name in tables}
-    try:
-        with conn.cursor() as cur:
-            for name, table in tables.items():
-                cur.execute(f"DROP TABLE IF EXISTS {staging[name]}")
-                cur.execute(f"CREATE UNLOGGED TABLE {staging[name]} (LIKE {name} INCLUDING DEFAULTS)")
-                _copy(cur, staging[name], table)
-            conn.commit()
-
-            rows = {}
-            cur.execute("SET LOCAL maintenance_work_mem = '1GB'")
-            for name in tables:
-                rebuild = _drop_secondary_indexes(cur, name)
-                if name in (scope or {}):
-                    column, values = scope[name]
-                    cur.execute(f"DELETE FROM {name} WHERE {column} = ANY(%s)", (list(values),))
-                else:
-                    cur.execute(f"TRUNCATE {name}")
-                cur.execute(f"INSERT INTO {name} SELECT * FROM {staging[name]}")
-                rows[name] = cur.rowcount
-                for definition in rebuild:
-                    cur.execute(definition)
-            for name, select in (derived or {}).items():
-                cur.execute(f"TRUNCATE {name}")
-                cur.execute(f"INSERT INTO {name} " + select.format(**staging))
-                rows[name] = cur.rowcount
-            for statement in after:
-                cur.execute(statement)
-            # Fresh statistics, or the planner skips the new indexes; a 3,000-row sample
-            # per table is plenty for the app's lookups and 10x cheaper than the default.
-            cur.execute("SET LOCAL default_statistics_target = 10")
-            for name in [*tables, *(derived or {})]:
-                cur.execute(f"ANALYZE {name}")
-            seconds = time.perf_counter() - started
-            cur.execute("""UPDATE load_runs SET status = 'committed', finished_at = now(),
-                           row_counts = %s, seconds = %s WHERE run_id = %s""",
-                        (json.dumps(rows), seconds, run_id))
-            conn.commit()
-    except Exception as e:
-        conn.rollback()
-        _fail_run(conn, run_id, e)
-        raise LoadError(f"loading {dataset} from {source} failed; the store is unchanged: "
-                        f"{str(e).strip()}") from e
-    finally:
-        with conn.cursor() as cur:
-            for name in staging.values():
-                cur.execute(f"DROP TABLE IF EXISTS {name}")
-        conn.commit()
-    return LoadResult(dataset, rows, seconds)
-
-
-def _drop_secondary_indexes(cur, table_name: str) -> list[str]:
-    """Drop the table's indexes that back no constraint; return the statements that rebuild them.
-
-    Building an index over loaded rows is much faster than growing it row by row
-    during the INSERT (HNSW: 21 s instead of 71 s for 100,000 vectors); both happen
-    inside the swap transaction, so readers never see a table without its indexes.
-    """
-    cur.execute("""SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index
-                   WHERE indrelid = %s::regclass
-                     AND indexrelid NOT IN (SELECT conindid FROM pg_constraint)""", (table_name,))
-    found = cur.fetchall()
-    for index, _ in found:
-        cur.execute(f"DROP INDEX {index}")
-    # A partitioned table's definition reads "ON ONLY parent"; rebuild every partition.
-    return [definition.replace(" ON ONLY ", " ON ", 1) for _, definition in found]
-
-
-def _copy(cur, table_name: str, table: pa.Table) -> None:
-    buffer = io.BytesIO()
-    pacsv.write_csv(table, buffer, write_options=pacsv.WriteOptions(include_header=False))
-    buffer.seek(0)
-    columns = ", ".join(table.column_names)
-    cur.copy_expert(f"COPY {table_name} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)
-
-
-def _start_run(conn, dataset: str, source: str, version: str | None) -> int:
-    with conn.cursor() as cur:
-        cur.execute("INSERT INTO load_runs (dataset, source, version) VALUES (%s, %s, %s) "
-                    "RETURNING run_id", (dataset, source, version))
-        run_id = cur.fetchone()[0]
-    conn.commit()
-    return run_id
-
-
 def output_version(*paths: Path) -> str:
     """A fingerprint of pipeline outputs: every file's name, size and modification time.
 
@@ -414,7 +312,7 @@ def catalogue_version(out: str | Path) -> str:
 def tiktok_version(videos: str | Path, matches: str | Path | None = None,
                    sounds: str | Path | None = None) -> str:
     """The version of what :func:`load_tiktok` loads from ``videos``, ``matches`` and ``sounds``."""
-    return output_version(*[Path(p) for p in (videos, matches, sounds) if p])
+    return output_version(*[Path(p) for p in (videos, matches, sounds) if p]) + "." + TIKTOK_SHAPE
 
 
 def loaded_version(conn, dataset: str) -> str | None:
@@ -425,13 +323,6 @@ def loaded_version(conn, dataset: str) -> str | None:
         row = cur.fetchone()
     conn.rollback()
     return row[0] if row else None
-
-
-def _fail_run(conn, run_id: int, error: Exception) -> None:
-    with conn.cursor() as cur:
-        cur.execute("""UPDATE load_runs SET status = 'failed', finished_at = now(), error = %s
-                       WHERE run_id = %s""", (str(error)[:2000], run_id))
-    conn.commit()
 
 
 # --- PostgreSQL array literals, built column-wise -----------------------------------------------

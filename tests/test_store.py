@@ -21,6 +21,7 @@ from batch import db, search
 from batch.features import N_FEATURES
 from batch.embedding import embed, scaler_of
 from batch.load import LoadError, load_catalogue, load_tiktok
+from text_pipeline.engagement import ENGAGEMENT
 
 GENRES = ("Rock", "Jazz", "Hip-Hop")
 
@@ -139,7 +140,8 @@ def test_catalogue_load_then_query_returns_what_was_loaded(store, tmp_path):
     ids, features, genres = featurize_output(tmp_path / "out")
     result = load_catalogue(store, tmp_path / "out")
     assert result.rows == {"genres": 163, "tracks": len(ids), "feature_scaler": 245,
-                           "track_vectors": len(ids), "track_fingerprints": 0}  # no peaks in this output
+                           "track_vectors": len(ids), "track_fingerprints": 0,  # no peaks in this output
+                           "sound_vectors": 0}  # re-embedded with the new scaler: none loaded yet
     assert count(store, "SELECT count(*) FROM genres WHERE is_top_level") == 16
     with store.cursor() as cur:
         cur.execute("SELECT title, artist, album, genre_top, genres_all, audio_path FROM tracks "
@@ -177,11 +179,11 @@ def test_a_load_failing_halfway_leaves_the_old_rows(store, tmp_path):
     before = {t: count(store, f"SELECT count(*) FROM {t}") for t in ("tracks", "track_vectors", "genres")}
     # A duplicate track id fails inside the swap, after genres were already replaced.
     featurize_output(tmp_path / "bad", n_per_genre=5, duplicate_track=True)
-    with pytest.raises(LoadError, match="the store is unchanged: .*duplicate key"):
+    with pytest.raises(LoadError, match="(?s)the store is unchanged: .*is duplicated"):
         load_catalogue(store, tmp_path / "bad")
     after = {t: count(store, f"SELECT count(*) FROM {t}") for t in before}
     assert after == before
-    assert count(store, "SELECT count(*) FROM load_runs WHERE status = 'failed' AND error LIKE '%%duplicate key%%'") == 1
+    assert count(store, "SELECT count(*) FROM load_runs WHERE status = 'failed' AND error LIKE '%%is duplicated%%'") == 1
     assert count(store, "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'staging_%%'") == 0
 
 
@@ -242,7 +244,8 @@ def test_tiktok_load_partitions_by_title_and_derives_sounds(store, tmp_path):
     ])
     matches = matches_parquet(tmp_path / "m.parquet", [(1000, "m1", 0.99, 0.9, 0.96)])
     result = load_tiktok(store, videos, matches=matches)
-    assert result.rows == {"tiktok_videos": 7, "matches": 1, "tiktok_sounds": 6}
+    assert result.rows == {"tiktok_videos": 7, "matches": 1, "tiktok_sounds": 6,
+                           "hashtag_sounds": 4, "hashtag_tracks": 4}  # video 1's four tags, on m1
     with store.cursor() as cur:
         cur.execute("SELECT video_id, tableoid::regclass::text FROM tiktok_videos ORDER BY video_id")
         assert dict(cur.fetchall()) == {
@@ -255,6 +258,13 @@ def test_tiktok_load_partitions_by_title_and_derives_sounds(store, tmp_path):
         assert cur.fetchone() == (2, 15, False)
         cur.execute("SELECT track_id, total_score FROM matches WHERE music_id = 'm1'")
         assert cur.fetchone() == (1000, 0.96)
+        cur.execute(f"SELECT {ENGAGEMENT} FROM tiktok_videos WHERE video_id = '1'")
+        engagement = cur.fetchone()[0]
+        cur.execute("SELECT hashtag, music_id, videos, engagement FROM hashtag_sounds WHERE hashtag = 'dance'")
+        assert cur.fetchall() == [("dance", "m1", 1, engagement)]
+        cur.execute("SELECT hashtag, track_id, sounds, videos, engagement FROM hashtag_tracks "
+                    "WHERE hashtag = 'a,b'")
+        assert cur.fetchall() == [("a,b", 1000, 1, 1, engagement)]
     store.rollback()
 
 

@@ -136,6 +136,6 @@ def _clean_columns() -> list:
         count("diggCount").alias("like_count"),
         count("commentCount").alias("comment_count"),
         count("shareCount").alias("share_count"),
-        F.filter(hashtags, lambda h: h.isNotNull() & (h != "")).alias("hashtags"),
+        F.array_distinct(F.filter(hashtags, lambda h: h.isNotNull() & (h != ""))).alias("hashtags"),
         author.alias("author"),
     ]
