@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from batch import db
@@ -9,6 +10,7 @@ from batch.load import load_catalogue, load_tiktok
 from tests.conftest import throwaway_database
 from tests.test_store import matches_parquet, videos_parquet
 from tests.test_webapp import write_catalogue
+from text_pipeline.engagement import ENGAGEMENT
 from webapp import create_app
 from webapp.errors import AppError
 from webapp.hashtags import MAX_TAGS, parse_tags, suggestions
@@ -120,3 +122,56 @@ def test_the_page_shows_sounds_songs_and_videos(store):
     assert HOSTILE not in page and "&lt;script&gt;" in page  # a title is text, never markup
     missing = client.get("/hashtags?tags=%3F%3F")
     assert missing.status_code == 400
+
+
+# --- the load-time totals against the live aggregation ------------------------------------------
+
+LIVE_SOUNDS = f"""
+    SELECT music_id, count(*), sum({ENGAGEMENT})::bigint AS score FROM tiktok_videos
+    WHERE hashtags && %(tags)s::text[] GROUP BY music_id ORDER BY score DESC, music_id LIMIT %(limit)s"""
+LIVE_SONGS = f"""
+    SELECT m.track_id, count(DISTINCT v.music_id), count(*), sum({ENGAGEMENT})::bigint AS score
+    FROM tiktok_videos v JOIN matches m USING (music_id) JOIN tracks tr USING (track_id)
+    WHERE v.hashtags && %(tags)s::text[] GROUP BY m.track_id ORDER BY score DESC, m.track_id
+    LIMIT %(limit)s"""
+"""What /hashtags computed on every request before the totals existed."""
+
+
+@pytest.fixture(scope="module")
+def crowd(store_url, tmp_path_factory):
+    """3,000 videos on 300 sounds with overlapping tags, heavy-tailed engagement; half the
+    sounds matched to the catalogue's 24 songs."""
+    rng = np.random.default_rng(5)
+    root = tmp_path_factory.mktemp("crowd")
+    rows = write_catalogue(root)
+    tags = ["fyp", "dance", "viral", "cats", "duet", "love"]
+    videos = []
+    for i in range(3000):
+        chosen = list(rng.choice(tags, size=rng.integers(0, 4), replace=False, p=[.4, .2, .15, .1, .1, .05]))
+        videos.append(video(f"v{i}", f"m{int(rng.zipf(1.5)) % 300}", chosen, plays=int(rng.pareto(1.2) * 1000),
+                            likes=int(rng.integers(0, 50)), song_title=f"Song {i % 300}"))
+    matched = [(rows[i % len(rows)]["track_id"], f"m{i}", 1.0, 1.0, 1.0) for i in range(0, 300, 2)]
+    with throwaway_database(store_url, "crowd") as url:
+        conn = db.connect(url)
+        db.migrate(conn)
+        load_catalogue(conn, root / "out")
+        load_tiktok(conn, videos_parquet(root / "v.parquet", videos),
+                    matches=matches_parquet(root / "m.parquet", matched))
+        yield conn
+        conn.close()
+
+
+@pytest.mark.parametrize("tags", [["fyp"], ["cats"], ["fyp", "dance"], ["dance", "viral", "duet"],
+                                  ["fyp", "dance", "viral", "cats", "duet", "love"], ["nobody"]])
+@pytest.mark.parametrize("limit", [1, 5, 40])
+def test_rankings_from_the_totals_equal_the_live_aggregation(crowd, tags, limit):
+    found = suggestions(crowd, tags, limit=limit, videos_per=3)
+    with crowd.cursor() as cur:
+        cur.execute(LIVE_SOUNDS, {"tags": tags, "limit": limit})
+        sounds = cur.fetchall()
+        cur.execute(LIVE_SONGS, {"tags": tags, "limit": limit})
+        songs = cur.fetchall()
+    crowd.rollback()
+    assert [(s["music_id"], s["video_count"], s["score"]) for s in found["sounds"]] == sounds
+    assert [(s["track_id"], s["sound_count"], s["video_count"], s["score"]) for s in found["songs"]] == songs
+    assert tags == ["nobody"] or found["sounds"]

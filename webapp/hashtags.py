@@ -42,31 +42,30 @@ def parse_tags(raw: str | None) -> list[str]:
 
 
 def suggestions(conn, tags: list[str], *, limit: int = 20, videos_per: int = 6) -> dict:
-    """The sounds and the catalogue songs most used with ``tags``, best first, with their videos."""
+    """The sounds and the catalogue songs most used with ``tags``, best first, with their videos.
+
+    A sound's score is the engagement of its videos that carry any of the tags, each
+    video counted once; a song's sums its matched sounds'. The rankings are read from
+    the totals the TikTok load keeps per hashtag (:func:`top`), not from the videos.
+    """
     with conn.cursor() as cur:
-        cur.execute(
-            f"""WITH tagged AS (
-                    SELECT music_id, {ENGAGEMENT} AS engagement
-                    FROM tiktok_videos WHERE hashtags && %(tags)s::text[])
-                SELECT t.music_id, s.song_title, s.artist_name, s.is_original,
-                       t.video_count, t.score, m.track_id, tr.title, tr.artist
-                FROM (SELECT music_id, count(*) AS video_count, sum(engagement)::bigint AS score
-                      FROM tagged GROUP BY music_id
-                      ORDER BY score DESC, music_id LIMIT %(limit)s) t
-                JOIN tiktok_sounds s USING (music_id)
-                LEFT JOIN matches m USING (music_id)
-                LEFT JOIN tracks tr ON tr.track_id = m.track_id
-                ORDER BY t.score DESC, t.music_id""", {"tags": tags, "limit": limit})
-        sounds = [_row(cur, r) for r in cur.fetchall()]
-        cur.execute(
-            f"""SELECT m.track_id, tr.title, tr.artist, tr.genre_top,
-                       count(DISTINCT v.music_id) AS sound_count, count(*) AS video_count,
-                       sum({ENGAGEMENT})::bigint AS score, array_agg(DISTINCT v.music_id) AS music_ids
-                FROM tiktok_videos v JOIN matches m USING (music_id) JOIN tracks tr USING (track_id)
-                WHERE v.hashtags && %(tags)s::text[]
-                GROUP BY m.track_id, tr.title, tr.artist, tr.genre_top
-                ORDER BY score DESC, m.track_id LIMIT %(limit)s""", {"tags": tags, "limit": limit})
-        songs = [_row(cur, r) for r in cur.fetchall()]
+        ranked = top(cur, "hashtag_sounds", "music_id", tags, limit, SOUND_EXACT)
+        cur.execute("""SELECT s.music_id, s.song_title, s.artist_name, s.is_original,
+                              m.track_id, tr.title, tr.artist
+                       FROM tiktok_sounds s LEFT JOIN matches m USING (music_id)
+                       LEFT JOIN tracks tr ON tr.track_id = m.track_id
+                       WHERE s.music_id = ANY(%s)""", ([k for k, *_ in ranked],))
+        about = {r[0]: _row(cur, r) for r in cur.fetchall()}
+        sounds = [{**about[k], "video_count": videos, "score": score}
+                  for k, _, videos, score in ranked if k in about]
+        ranked = top(cur, "hashtag_tracks", "track_id", tags, limit, SONG_EXACT)
+        cur.execute("""SELECT tr.track_id, tr.title, tr.artist, tr.genre_top,
+                              array_agg(m.music_id ORDER BY m.music_id) AS music_ids
+                       FROM tracks tr JOIN matches m USING (track_id)
+                       WHERE tr.track_id = ANY(%s) GROUP BY tr.track_id""", ([k for k, *_ in ranked],))
+        about = {r[0]: _row(cur, r) for r in cur.fetchall()}
+        songs = [{**about[k], "sound_count": n, "video_count": videos, "score": score}
+                 for k, n, videos, score in ranked if k in about]
     videos = _videos(conn, tags, {s["music_id"] for s in sounds}
                      | {m for song in songs for m in song["music_ids"]}, videos_per)
     for sound in sounds:
@@ -77,6 +76,47 @@ def suggestions(conn, tags: list[str], *, limit: int = 20, videos_per: int = 6) 
         found = [v for m in song.pop("music_ids") for v in videos.get(m, [])]
         song["videos"] = sorted(found, key=lambda v: (-v["engagement"], v["video_id"]))[:videos_per]
     return {"tags": tags, "sounds": sounds, "songs": songs}
+
+
+SOUND_EXACT = f"""
+    SELECT music_id, 1, count(*), sum({ENGAGEMENT})::bigint FROM tiktok_videos
+    WHERE music_id = ANY(%(keys)s) AND hashtags && %(tags)s::text[] GROUP BY music_id"""
+SONG_EXACT = f"""
+    SELECT m.track_id, count(DISTINCT v.music_id), count(*), sum({ENGAGEMENT})::bigint
+    FROM tiktok_videos v JOIN matches m USING (music_id)
+    WHERE m.track_id = ANY(%(keys)s) AND v.hashtags && %(tags)s::text[] GROUP BY m.track_id"""
+
+
+def top(cur, table: str, key: str, tags: list[str], limit: int, exact: str) -> list[tuple]:
+    """The ``limit`` best (key, sounds, videos, engagement) for videos with any of ``tags``.
+
+    One tag is one index range of the load-time totals. For several, a video with two of
+    the tags would count twice in a sum of totals, so the candidates are each tag's best
+    ``depth`` keys, scored exactly from the videos (``exact``); the answer is final once
+    its last score beats what any key outside every tag's best could reach (the sum of
+    each tag's ``depth``-th total), else the depth doubles.
+    """
+    totals = "sounds, videos" if table == "hashtag_tracks" else "1, videos"
+    if len(tags) == 1:
+        cur.execute(f"""SELECT {key}, {totals}, engagement FROM {table} WHERE hashtag = %s
+                        ORDER BY engagement DESC NULLS LAST, {key} LIMIT %s""", (tags[0], limit))
+        return cur.fetchall()
+    depth = 4 * limit
+    while True:
+        cur.execute(f"""SELECT t.tag, x.{key}, x.engagement FROM unnest(%(tags)s::text[]) AS t(tag)
+                        CROSS JOIN LATERAL (
+                            SELECT {key}, engagement FROM {table}
+                            WHERE hashtag = t.tag ORDER BY engagement DESC NULLS LAST, {key}
+                            LIMIT %(depth)s) x""", {"tags": tags, "depth": depth})
+        rows = cur.fetchall()
+        candidates = sorted({r[1] for r in rows})
+        full = {tag: sum(1 for r in rows if r[0] == tag) == depth for tag in tags}
+        bound = sum(min((r[2] or 0) for r in rows if r[0] == tag) for tag in tags if full[tag])
+        cur.execute(exact, {"keys": candidates, "tags": tags})
+        scored = sorted(cur.fetchall(), key=lambda r: (-(r[3] or 0), r[0]))[:limit]
+        if not any(full.values()) or (len(scored) == limit and (scored[-1][3] or 0) > bound):
+            return scored
+        depth *= 4
 
 
 def _videos(conn, tags: list[str], music_ids: set[str], per_sound: int) -> dict[str, list[dict]]:
