@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from batch import metadata as md
+from batch.progress import progress
 from batch.sources import AudioFile, Reader, list_audio
 from batch.spark import add_cluster_options
 
@@ -164,9 +165,10 @@ def run(src: str, out: str | Path, *, tracks: str | None = None, genres: str | N
             .mapInPandas(lambda it: featurize_batches(it, endpoint_url), RESULT_DDL)
             .cache()
         )
-        failed = result.filter("error IS NOT NULL").select(
-            "source_path", "track_id", result["error"].alias("reason"), "source_size",
-            "source_version").toPandas()
+        with progress(spark, "[featurize] featurizing", log, units=("files", len(todo))):
+            failed = result.filter("error IS NOT NULL").select(
+                "source_path", "track_id", result["error"].alias("reason"), "source_size",
+                "source_version").toPandas()
         new_vectors = result.filter("error IS NULL").drop("error")
         new_errors = failed
         summary.errors = len(failed)

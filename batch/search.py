@@ -2,6 +2,10 @@
 
 A search within one genre touches only that genre's partition of ``track_vectors`` and
 its HNSW index; a search over all genres merges the partitions' index scans.
+
+The functions run inside the caller's transaction and leave it open: a web request reads
+everything in one transaction, so a reload (:mod:`batch.swap`) cannot swap the tables
+between its search and its other reads. Callers end the transaction when they are done.
 :func:`exact_search` answers the same question by brute force, for measuring recall.
 """
 
@@ -63,7 +67,8 @@ def _query(conn, features, genre, k, scaler, *, exact: bool) -> list[Hit]:
             {"q": literal, "genre": genre, "k": k},
         )
         rows = cur.fetchall()
-    conn.rollback()  # end the transaction the SET LOCAL lived in
+        if exact:
+            cur.execute("SET LOCAL enable_indexscan = on")
     return [Hit(int(t), g, float(s)) for t, g, s in rows]
 
 
@@ -90,7 +95,6 @@ def identify(conn, peaks, *, among: str = "tracks", top: int = 10):
         cur.execute(f"SELECT hash, {column}, t FROM {table} WHERE hash = ANY(%s::integer[])",
                     ("{" + ",".join(map(str, np.unique(query[0]).tolist())) + "}",))
         rows = cur.fetchall()
-    conn.rollback()
     if not rows:
         return []
     hashes, ids, times = zip(*rows)
@@ -108,5 +112,4 @@ def similar_sounds(conn, features: np.ndarray, *, k: int = 10,
                        WHERE embedding IS NOT NULL ORDER BY embedding <=> %(q)s::vector LIMIT %(k)s""",
                     {"q": literal, "k": k})
         rows = cur.fetchall()
-    conn.rollback()
     return [(m, float(s)) for m, s in rows]

@@ -38,13 +38,32 @@ def get_spark(app_name: str, master: str | None = None):
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         # Spark's progress bar redraws one line: useful in a terminal, noise in a log.
         .config("spark.ui.showConsoleProgress", str(sys.stderr.isatty()).lower())
-        .config("spark.sql.shuffle.partitions", "8")
+        # Adaptive execution sizes shuffles to the data (it is on by default since Spark
+        # 3.2; said here so a cluster that turned it off gets it back for these jobs).
+        .config("spark.sql.adaptive.enabled", "true")
     )
+    local = local_cores(master) if not submitted else None
+    if local is not None and "SPARK_SQL_SHUFFLE_PARTITIONS" not in os.environ:
+        # On one machine, 200 shuffle tasks of a few rows each cost more than they
+        # share: four per core. A cluster, spark-submit and EMR keep their own setting.
+        builder = builder.config("spark.sql.shuffle.partitions", str(4 * local))
+    elif os.environ.get("SPARK_SQL_SHUFFLE_PARTITIONS"):
+        builder = builder.config("spark.sql.shuffle.partitions", os.environ["SPARK_SQL_SHUFFLE_PARTITIONS"])
     if master:
         builder = builder.master(master)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def local_cores(master: str | None) -> int | None:
+    """The cores a ``local``, ``local[N]`` or ``local[*]`` master uses; None for a cluster."""
+    if not master or not master.startswith("local"):
+        return None
+    inside = master[len("local"):].strip("[]").split(",")[0]
+    if inside in ("", "*"):
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, int(inside)) if inside.isdigit() else 1
 
 
 def add_cluster_options(parser) -> None:

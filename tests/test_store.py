@@ -404,3 +404,81 @@ def test_the_read_side_does_not_import_the_write_side():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=str(Path(__file__).resolve().parents[1]))
     assert out.stdout.strip() == "[]"
+
+
+def _shift_ids(folder: Path, by: int) -> None:
+    import pyarrow.compute as pc
+
+    for part in folder.rglob("*.parquet"):
+        t = pq.read_table(part)
+        i = t.column_names.index("track_id")
+        pq.write_table(t.set_column(i, "track_id", pc.add(t.column("track_id"), by)), part)
+
+
+def test_searches_during_a_reload_never_fail_and_never_see_a_mix(store, store_url, tmp_path):
+    import threading
+
+    _, features, _ = featurize_output(tmp_path / "old", n_per_genre=40)
+    featurize_output(tmp_path / "new", n_per_genre=40, seed=1)
+    _shift_ids(tmp_path / "new", 100_000)
+    load_catalogue(store, tmp_path / "old")
+    seen, failures, stop = [], [], threading.Event()
+
+    def searching():
+        conn = db.connect(store_url)
+        i = 0
+        while not stop.is_set():
+            try:
+                hits = search.search(conn, features[i % len(features)], k=10)
+                with conn.cursor() as cur:  # and the songs' rows, as the page reads them
+                    cur.execute("SELECT count(*) FROM tracks WHERE track_id = ANY(%s)",
+                                ([h.track_id for h in hits],))
+                    found = cur.fetchone()[0]
+                conn.commit()
+                seen.append(({h.track_id >= 100_000 for h in hits}, len(hits), found))
+            except Exception as e:  # noqa: BLE001 - counted and asserted below
+                failures.append(repr(e))
+                conn.rollback()
+            i += 1
+        conn.close()
+
+    readers = [threading.Thread(target=searching) for _ in range(2)]
+    for r in readers:
+        r.start()
+    for _ in range(3):  # old -> new -> old -> new, while they search
+        load_catalogue(store, tmp_path / "new")
+        load_catalogue(store, tmp_path / "old")
+    load_catalogue(store, tmp_path / "new")
+    while len(seen) < 20 or not any(kinds == {True} for kinds, _, _ in seen[-5:]):
+        threading.Event().wait(0.05)
+    stop.set()
+    for r in readers:
+        r.join(30)
+    assert failures == []
+    bad = [s for s in seen if not (len(s[0]) == 1 and s[1] == s[2] == 10)]
+    assert bad == [], f"{len(bad)} of {len(seen)} searches saw a mix: {bad[:5]}"
+    assert {True} in [k for k, _, _ in seen] and {False} in [k for k, _, _ in seen]
+    assert count(store, "SELECT count(*) FROM pg_class WHERE relname LIKE '%%\\_\\_old' "
+                        "OR relname LIKE '%%\\_\\_next'") == 0  # nothing left beside the live tables
+
+
+def test_a_reader_idle_in_a_transaction_makes_the_swap_give_up_and_changes_nothing(
+        store, store_url, tmp_path, monkeypatch):
+    from batch import swap
+
+    featurize_output(tmp_path / "old")
+    featurize_output(tmp_path / "new", seed=1)
+    _shift_ids(tmp_path / "new", 100_000)
+    load_catalogue(store, tmp_path / "old")
+    idle = db.connect(store_url)
+    idle.cursor().execute("SELECT count(*) FROM track_vectors")  # and then never commits
+    monkeypatch.setattr(swap, "SWAP_DEADLINE", 1.0)
+    try:
+        with pytest.raises(LoadError, match="readers kept .*track_vectors.* busy for 1 s"):
+            load_catalogue(store, tmp_path / "new")
+    finally:
+        idle.close()
+    assert count(store, "SELECT max(track_id) FROM track_vectors") < 100_000
+    assert count(store, "SELECT count(*) FROM pg_class WHERE relname LIKE '%%\\_\\_next'") == 0
+    load_catalogue(store, tmp_path / "new")  # with the reader gone, it goes through
+    assert count(store, "SELECT min(track_id) FROM track_vectors") > 100_000

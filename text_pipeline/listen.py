@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from batch.featurize import swap_in
+from batch.progress import progress
 from batch.sources import is_s3, list_files
 
 CONCURRENCY = 8
@@ -134,8 +135,9 @@ def _fetch(session, videos, out, staging, summary, *, sound_store, allow_private
     if n:
         parts = max(1, min(n, spark.sparkContext.defaultParallelism * 4))
         spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(CONCURRENCY * 4))
-        fetched = todo.repartition(parts).mapInPandas(
-            lambda it: _fetch_batches(it, sound_store, allow_private, endpoint_url), FETCH_DDL).toPandas()
+        with progress(spark, "[listen] fetching", log, units=("sounds", n)):
+            fetched = todo.repartition(parts).mapInPandas(
+                lambda it: _fetch_batches(it, sound_store, allow_private, endpoint_url), FETCH_DDL).toPandas()
     todo.unpersist()
     rows = _concat((done, fetched), FETCH_DDL_COLUMNS)
     if fetched is not None:
@@ -235,9 +237,10 @@ def _analyse(session, sources: pd.DataFrame, out, staging, summary, *, endpoint_
         spark = session()
         spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "8")
         parts = max(1, min(len(todo), spark.sparkContext.defaultParallelism * 4))
-        new = (spark.createDataFrame(todo, "music_id string, source_path string, source_size long, "
-                                     "source_version string").repartition(parts)
-               .mapInPandas(lambda it: _analyse_batches(it, endpoint_url), SOUND_DDL).toPandas())
+        with progress(spark, "[listen] analysing", log, units=("sounds", len(todo))):
+            new = (spark.createDataFrame(todo, "music_id string, source_path string, source_size long, "
+                                         "source_version string").repartition(parts)
+                   .mapInPandas(lambda it: _analyse_batches(it, endpoint_url), SOUND_DDL).toPandas())
         summary.unusable = int(new["error"].notna().sum())
     sounds = _concat((kept, new), SOUND_COLUMNS)
     summary.with_audio = int(sounds["error"].isna().sum())
@@ -310,8 +313,9 @@ def _identify(session, out, staging, features, summary, *, log):
                                           "music_id string, peak_t array<smallint>, peak_f array<float>, "
                                           "peak_rank array<tinyint>")
             parts = max(1, min(len(with_peaks), spark.sparkContext.defaultParallelism * 4))
-            found = frame.repartition(parts).mapInPandas(
-                lambda it: _identify_batches(it, broadcast), AUDIO_MATCH_DDL).toPandas()
+            with progress(spark, "[listen] identifying", log, units=("sounds", len(with_peaks))):
+                found = frame.repartition(parts).mapInPandas(
+                    lambda it: _identify_batches(it, broadcast), AUDIO_MATCH_DDL).toPandas()
         finally:
             broadcast.destroy()
     summary.identified = len(found)

@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from batch.featurize import clean_up, swap_in
+from batch.progress import progress
 from text_pipeline.dumps import DumpError, list_dumps, read_lines
 from batch.spark import add_cluster_options
 
@@ -523,7 +524,8 @@ def _process(spark, catalogue, files, out, staging, summary, *, incremental, thr
 
     started = time.perf_counter()
     log("[match] parsing the dumps")
-    parse(read_lines(spark, files, endpoint_url=endpoint_url)).write.parquet(str(staging / "parsed"))
+    with progress(spark, "[match] parsing", log):
+        parse(read_lines(spark, files, endpoint_url=endpoint_url)).write.parquet(str(staging / "parsed"))
     parsed = spark.read.parquet(str(staging / "parsed"))  # the one pass over the JSON
     summary.records, summary.rejected = parsed.count(), rejects_of(parsed).count()
     rejects, candidates = rejects_of(parsed), parsed
@@ -534,8 +536,9 @@ def _process(spark, catalogue, files, out, staging, summary, *, incremental, thr
         rejects = rejects.unionByName(spark.read.json(str(out / "rejects"), schema="source string, "
                                                       "line string, reason string"))
         old_sounds = old_videos.select("music_id").distinct()
-    rejects.coalesce(1).write.json(str(staging / "rejects"))
-    videos_of(candidates).write.parquet(str(staging / "tiktok"))
+    with progress(spark, "[match] deduplicating", log):
+        rejects.coalesce(1).write.json(str(staging / "rejects"))
+        videos_of(candidates).write.parquet(str(staging / "tiktok"))
     videos = spark.read.parquet(str(staging / "tiktok"))
     log(f"[match] parsed {summary.records:,} records: {videos.count():,} videos in all, "
         f"{summary.rejected:,} rejected ({time.perf_counter() - started:.0f} s)")
@@ -551,7 +554,8 @@ def _process(spark, catalogue, files, out, staging, summary, *, incremental, thr
     matches = matches.withColumnRenamed("song_id", "fma_track_id")
     if incremental:
         matches = matches.unionByName(spark.read.parquet(str(out / "title_matches")))
-    matches.orderBy("tiktok_music_id").coalesce(1).write.parquet(str(staging / "title_matches"))
+    with progress(spark, "[match] matching", log):
+        matches.orderBy("tiktok_music_id").coalesce(1).write.parquet(str(staging / "title_matches"))
     summary.matched = spark.read.parquet(str(staging / "title_matches")).count()
     log(f"[match] {summary.matched:,} sounds matched in all ({time.perf_counter() - started:.0f} s)")
     return sounds, matrices
