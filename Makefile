@@ -80,7 +80,7 @@ dev: venv ## Flask's development server with reloading, for working on the app (
 test: venv $(HCL_TOOLS) ## Run the whole test suite
 	$(PY) -m pytest
 
-bench: venv ## Run the benchmarks (figures for the README's Performance section)
+bench: venv ## Run the benchmarks (figures for the README's Performance section; the 25M run is apart: tests/benchmarks/bench_full_run.py)
 	$(PY) tests/benchmarks/bench_features.py
 	$(PY) tests/benchmarks/bench_load.py
 	$(PY) tests/benchmarks/bench_search.py
@@ -90,6 +90,9 @@ bench: venv ## Run the benchmarks (figures for the README's Performance section)
 	$(PY) tests/benchmarks/bench_analyse.py
 	$(PY) tests/benchmarks/bench_identify.py
 	$(PY) tests/benchmarks/bench_fetch.py
+	$(PY) tests/benchmarks/bench_decode.py
+	$(PY) tests/benchmarks/bench_serve.py
+	$(PY) tests/benchmarks/bench_reload.py
 
 psql: venv ## Open psql on the store
 	$(PY) -m batch.db psql

@@ -220,12 +220,17 @@ def _drop(cur, names: list[str]) -> None:
         cur.execute(f"DROP TABLE IF EXISTS {name} CASCADE")
 
 
+COPY_ROWS = 500_000
+"""Rows per COPY: the CSV of one batch is held in memory, never the whole table's."""
+
+
 def _copy(cur, table_name: str, table: pa.Table) -> None:
-    buffer = io.BytesIO()
-    pacsv.write_csv(table, buffer, write_options=pacsv.WriteOptions(include_header=False))
-    buffer.seek(0)
     columns = ", ".join(table.column_names)
-    cur.copy_expert(f"COPY {table_name} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)
+    for batch in table.to_batches(max_chunksize=COPY_ROWS) or [table]:
+        buffer = io.BytesIO()
+        pacsv.write_csv(batch, buffer, write_options=pacsv.WriteOptions(include_header=False))
+        buffer.seek(0)
+        cur.copy_expert(f"COPY {table_name} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)
 
 
 def _start_run(conn, dataset: str, source: str, version: str | None) -> int:

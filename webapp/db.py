@@ -12,6 +12,7 @@ app also starts the embedded server again when it finds it gone.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 
@@ -30,7 +31,8 @@ class Pool:
     """At most ``size`` connections to ``url``; :meth:`get` waits for a free one."""
 
     def __init__(self, url: str | None, size: int, timeout: float):
-        self.url, self.embedded = url, url is None
+        self.url = url
+        self.embedded = url is None and not os.environ.get("DATABASE_SECRET_ARN")  # nothing else to restart
         self.timeout = timeout
         self._free: list = []
         self._slots = threading.BoundedSemaphore(size)

@@ -45,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("port", "workers", "threads", "timeout"):
         if getattr(args, name) < (0 if name == "port" else 1) or (name == "port" and args.port > 65535):
             parser.error(f"--{name} is out of range: {getattr(args, name)}")
-    pool = int(os.environ.get("DB_POOL_SIZE", "8"))
+    from webapp import SETTINGS
+
+    pool = int(os.environ.get("DB_POOL_SIZE") or next(d for n, d, _ in SETTINGS if n == "DB_POOL_SIZE"))
     if pool < args.threads:
         parser.error(f"DB_POOL_SIZE ({pool}) is smaller than --threads ({args.threads}): "
                      "threads would wait for connections")
