@@ -43,3 +43,9 @@ CREATE TABLE IF NOT EXISTS hashtag_tracks (
 );
 CREATE INDEX IF NOT EXISTS hashtag_tracks_rank_idx
     ON hashtag_tracks (hashtag, engagement DESC NULLS LAST, track_id);
+
+-- Each sound's most engaging videos, read from the top of an index instead of sorting all
+-- of a sound's videos (a popular sound has millions). The expression must stay the one in
+-- text_pipeline/engagement.py: tests/test_store.py checks that the pages' query uses it.
+CREATE INDEX IF NOT EXISTS tiktok_videos_engagement_idx ON tiktok_videos
+    (music_id, (play_count + 2 * like_count + 3 * comment_count + 4 * share_count) DESC, video_id);

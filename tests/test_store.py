@@ -482,3 +482,22 @@ def test_a_reader_idle_in_a_transaction_makes_the_swap_give_up_and_changes_nothi
     assert count(store, "SELECT count(*) FROM pg_class WHERE relname LIKE '%%\\_\\_next'") == 0
     load_catalogue(store, tmp_path / "new")  # with the reader gone, it goes through
     assert count(store, "SELECT min(track_id) FROM track_vectors") > 100_000
+
+
+def test_the_pages_read_each_sounds_best_videos_from_the_engagement_index(store, tmp_path):
+    from webapp.similar import ranked_videos
+
+    load_tiktok(store, videos_parquet(tmp_path / "v.parquet", [
+        {"video_id": str(i), "music_id": "m1", "song_title": "Apple", "play_count": i} for i in range(50)]))
+    best = ranked_videos(store, "SELECT m, m FROM unnest(%(ids)s::text[]) AS m", {"ids": ["m1"]}, 3)
+    assert [v["video_id"] for v in best["m1"]] == ["49", "48", "47"]
+    with store.cursor() as cur:  # the ordering comes from the index only if its expression is ENGAGEMENT
+        cur.execute("SET LOCAL enable_seqscan = off")
+        cur.execute("SET LOCAL enable_bitmapscan = off")
+        cur.execute(f"""EXPLAIN SELECT video_id FROM tiktok_videos v WHERE v.music_id = 'm1'
+                        ORDER BY {ENGAGEMENT} DESC, v.video_id LIMIT 3""")
+        plan = "\n".join(r[0] for r in cur.fetchall())
+    store.rollback()
+    import re
+
+    assert not re.search(r"(^|->)\s*(Incremental )?Sort\s+\(", plan, re.M) and "_expr_" in plan, plan

@@ -13,6 +13,7 @@ import re
 
 from text_pipeline.engagement import ENGAGEMENT
 from webapp.errors import AppError, quote
+from webapp.similar import ranked_videos
 
 MAX_TAGS = 10
 _SPLIT = re.compile(r"[\s,#]+")
@@ -123,21 +124,11 @@ def _videos(conn, tags: list[str], music_ids: set[str], per_sound: int) -> dict[
     """Each sound's most engaging videos among those that carry the hashtags."""
     if not music_ids:
         return {}
-    with conn.cursor() as cur:
-        cur.execute(
-            f"""SELECT music_id, {', '.join(VIDEO_COLUMNS)}, engagement
-                FROM (SELECT v.*, {ENGAGEMENT} AS engagement,
-                             row_number() OVER (PARTITION BY music_id
-                                                ORDER BY {ENGAGEMENT} DESC, video_id) AS rank
-                      FROM tiktok_videos v
-                      WHERE hashtags && %(tags)s::text[] AND music_id = ANY(%(ids)s)) ranked
-                WHERE rank <= %(n)s ORDER BY music_id, rank""",
-            {"tags": tags, "ids": sorted(music_ids), "n": per_sound})
-        found: dict[str, list[dict]] = {}
-        for row in cur.fetchall():
-            video = _row(cur, row)
-            found.setdefault(video.pop("music_id"), []).append(video)
-    return found
+    found = ranked_videos(conn, "SELECT m, m FROM unnest(%(ids)s::text[]) AS m",
+                          {"ids": sorted(music_ids), "tags": tags}, per_sound,
+                          where="AND v.hashtags && %(tags)s::text[]")
+    return {key: [{c: v[c] for c in (*VIDEO_COLUMNS, "engagement")} for v in videos]
+            for key, videos in found.items()}
 
 
 def _row(cur, row) -> dict:

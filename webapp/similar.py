@@ -187,7 +187,7 @@ def _with_sound_videos(conn, sounds: list[dict], per_sound: int, keep_order: boo
                        FROM tiktok_sounds WHERE music_id = ANY(%s)""", (ids,))
         info = {r[0]: dict(zip(("music_id", "song_title", "artist_name", "is_original", "video_count",
                                 "total_plays"), r)) for r in cur.fetchall()}
-    videos = _ranked_videos(conn, "v.music_id", "tiktok_videos v", ids, per_sound)
+    videos = ranked_videos(conn, "SELECT m, m FROM unnest(%(ids)s::text[]) AS m", {"ids": ids}, per_sound)
     out = [{**s, **info[s["music_id"]], "videos": videos.get(s["music_id"], [])}
            for s in sounds if s["music_id"] in info]  # a sound no loaded video uses is not shown
     return out if keep_order else sorted(out, key=lambda s: (-s["video_count"], s["music_id"]))
@@ -195,28 +195,35 @@ def _with_sound_videos(conn, sounds: list[dict], per_sound: int, keep_order: boo
 
 def tiktok_uses(conn, track_ids: list[int], per_track: int) -> dict[int, list[dict]]:
     """Each track's TikTok videos, most engaging first."""
-    return _ranked_videos(conn, "m.track_id", "matches m JOIN tiktok_videos v USING (music_id)",
-                          track_ids, per_track)
+    return ranked_videos(conn, "SELECT track_id, music_id FROM matches WHERE track_id = ANY(%(ids)s)",
+                         {"ids": track_ids}, per_track)
 
 
-def _ranked_videos(conn, key: str, source: str, ids: list, per: int) -> dict:
-    """The ``per`` most engaging videos (``v``) of each ``key`` in ``ids``, from ``source``.
+def ranked_videos(conn, pairs: str, params: dict, per: int, where: str = "") -> dict:
+    """The ``per`` most engaging videos of each key, where ``pairs`` is a SELECT of
+    (key, music_id) rows and ``where`` an extra condition on the videos ``v``.
 
-    ``key`` and ``source`` are this module's own SQL fragments, never request input.
+    Each sound's best videos are read from the top of the (music_id, engagement) index
+    (sql/010), so a sound with millions of videos costs no more than one with ten.
+    ``pairs`` and ``where`` are this package's own SQL fragments, never request input.
     """
+    columns = ("video_id", "video_url", "cover_url", "play_count", "like_count", "comment_count",
+               "share_count", "hashtags", "song_title", "author", "engagement")
     with conn.cursor() as cur:
         cur.execute(
-            f"""SELECT key, video_id, video_url, cover_url, play_count, like_count,
-                       comment_count, share_count, hashtags, song_title, author, engagement
-                FROM (SELECT {key} AS key, v.*, {ENGAGEMENT} AS engagement,
-                             row_number() OVER (PARTITION BY {key}
-                                                ORDER BY {ENGAGEMENT} DESC, v.video_id) AS rank
-                      FROM {source} WHERE {key} = ANY(%s)) ranked
-                WHERE rank <= %s ORDER BY key, rank""", (ids, per))
-        columns = [d[0] for d in cur.description]
+            f"""SELECT key, music_id, {', '.join(columns)}
+                FROM (SELECT p.key, p.music_id, v.*,
+                             row_number() OVER (PARTITION BY p.key ORDER BY v.engagement DESC, v.video_id) AS rank
+                      FROM ({pairs}) AS p(key, music_id)
+                      CROSS JOIN LATERAL (
+                          SELECT {', '.join(columns[:-1])}, {ENGAGEMENT} AS engagement FROM tiktok_videos v
+                          WHERE v.music_id = p.music_id {where}
+                          ORDER BY {ENGAGEMENT} DESC, v.video_id LIMIT %(per)s) v) ranked
+                WHERE rank <= %(per)s ORDER BY key, rank""", {**params, "per": per})
+        names = [d[0] for d in cur.description]
         found: dict = {}
         for row in cur.fetchall():
-            video = dict(zip(columns, row))
+            video = dict(zip(names, row))
             found.setdefault(video.pop("key"), []).append(video)
     return found
 
