@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from batch import db
 from batch.embedding import embed, scaler_of
-from batch.swap import LoadError, LoadResult, swap_in  # noqa: F401 (LoadError: the loads' error)
+from batch.swap import LoadError, LoadResult, show_phases, swap_in  # noqa: F401 (LoadError: the loads' error)
 from batch.tables import CHART_COLUMNS
 from batch.features import FEATURE_NAMES, N_FEATURES
 from batch.featurize import read_vectors
@@ -365,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     tik.add_argument("--videos", required=True, help="parquet of clean TikTok videos")
     tik.add_argument("--matches", help="parquet of matches (fma_track_id, tiktok_music_id, scores)")
     args = parser.parse_args(argv)
+    show_phases()
     try:
         if args.dataset == "catalogue":
             result = into_store(load_catalogue, args.out, genres_csv=args.genres)

@@ -24,14 +24,19 @@ EVERY = 10.0
 
 
 def status(spark) -> tuple[int, int]:
-    """(tasks done, tasks in all) over the stages of the jobs running now."""
+    """(tasks done, tasks in all) over the running jobs' stages that run or ran.
+
+    A job also lists the stages it will skip (their shuffle output exists already);
+    counting those would promise tasks that never come.
+    """
     tracker = spark.sparkContext.statusTracker()
+    active = set(tracker.getActiveStageIds())
     done = total = 0
     for job_id in tracker.getActiveJobsIds():
         job = tracker.getJobInfo(job_id)
         for stage_id in (job.stageIds if job else []):
             stage = tracker.getStageInfo(stage_id)
-            if stage is not None:
+            if stage is not None and (stage_id in active or stage.numCompletedTasks >= stage.numTasks):
                 done += stage.numCompletedTasks
                 total += stage.numTasks
     return done, total
@@ -43,7 +48,7 @@ def line(label: str, done: int, total: int, rate: float, units: tuple[str, int] 
     if units and total:
         name, n = units
         text += f" (≈ {round(n * done / total):,}/{n:,} {name})"
-    text += f", {rate:.1f} tasks/s"
+    text += f", {rate:.1f} tasks/s" if rate >= 1 else f", {rate * 60:.1f} tasks/min"
     if rate > 0 and total > done:
         text += f", ETA {_duration((total - done) / rate)}"
     return text

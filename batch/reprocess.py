@@ -145,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from batch.swap import show_phases
+
+    show_phases("  ")  # the loads' phases, among the steps' lines
     from text_pipeline.listen import ListenError
     from text_pipeline.match import MatchError
 

@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import random
 import re
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -32,6 +34,19 @@ import psycopg2
 import psycopg2.errors
 import pyarrow as pa
 import pyarrow.csv as pacsv
+
+log = logging.getLogger(__name__)
+"""Each phase of a load, with its row counts and times (``batch.load`` and ``batch.reprocess``
+show them); a 25M-video load spends minutes in each."""
+
+
+def show_phases(prefix: str = "") -> None:
+    """Print the load phases (:data:`log`) to standard output, as the command lines do."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter(prefix + "%(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
 
 NEXT, OLD = "__next", "__old"
 LOCK_WAIT_MS = 40
@@ -91,7 +106,9 @@ def swap_in(conn, dataset: str, source: str, tables: dict[str, pa.Table], *,
             _drop(cur, [n + suffix for n in targets for suffix in (NEXT, OLD)])
             shapes = {name: _shape(cur, name) for name in targets}
             rows = {}
-            for name, table in tables.items():
+            for i, (name, table) in enumerate(tables.items(), 1):
+                log.info("[load] %s: copying %s rows into %s (table %d/%d, %.0f s)", dataset,
+                         f"{table.num_rows:,}", name, i, len(targets), time.perf_counter() - started)
                 _create_beside(cur, name, shapes[name])
                 if name in scope:
                     column, values = scope[name]
@@ -100,13 +117,16 @@ def swap_in(conn, dataset: str, source: str, tables: dict[str, pa.Table], *,
                 _copy(cur, new[name], table)
                 rows[name] = table.num_rows
             for name, select in derived.items():
+                log.info("[load] %s: deriving %s (%.0f s)", dataset, name, time.perf_counter() - started)
                 _create_beside(cur, name, shapes[name])
                 cur.execute(f"INSERT INTO {new[name]} " + select.format(**new))
                 rows[name] = cur.rowcount
             for statement in after:
                 cur.execute(statement.format(**new))
             cur.execute("SET maintenance_work_mem = '1GB'")
-            for name in targets:
+            for i, name in enumerate(targets, 1):
+                log.info("[load] %s: indexing %s (%d/%d, %.0f s)", dataset, name, i, len(targets),
+                         time.perf_counter() - started)
                 _build_indexes(cur, name, shapes[name])
             cur.execute("RESET maintenance_work_mem")
             # Fresh statistics, or the planner skips the new indexes; a 3,000-row sample
@@ -116,6 +136,7 @@ def swap_in(conn, dataset: str, source: str, tables: dict[str, pa.Table], *,
                 cur.execute(f"ANALYZE {new[name]}")
             cur.execute("RESET default_statistics_target")
         conn.commit()
+        log.info("[load] %s: swapping %d tables in (%.0f s)", dataset, len(targets), time.perf_counter() - started)
         seconds = _swap(conn, shapes, run_id, rows, started)
         with conn.cursor() as cur:
             _drop(cur, [name + OLD for name in targets])

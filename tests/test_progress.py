@@ -21,7 +21,7 @@ def test_a_running_job_reports_done_total_rate_and_eta(spark):
     with progress(spark, "[test] sleeping", lines.append, units=("rows", 24), every=0.5):
         assert frame.count() == 24
     assert lines, "no progress line while the job ran"
-    pattern = re.compile(r"^\[test\] sleeping: (\d+)/12 tasks \(≈ (\d+)/24 rows\), [\d.]+ tasks/s")
+    pattern = re.compile(r"^\[test\] sleeping: (\d+)/12 tasks \(≈ (\d+)/24 rows\), [\d.]+ tasks/(s|min)")
     for text in lines:
         found = pattern.match(text)
         assert found, text
@@ -34,7 +34,7 @@ def test_a_running_job_reports_done_total_rate_and_eta(spark):
 def test_progress_line_wording():
     assert line("[x] y", 30, 120, 2.0) == "[x] y: 30/120 tasks, 2.0 tasks/s, ETA 45 s"
     assert line("[x] y", 30, 4000, 0.5, ("files", 8000)) == (
-        "[x] y: 30/4,000 tasks (≈ 60/8,000 files), 0.5 tasks/s, ETA 2 h 13 min")
+        "[x] y: 30/4,000 tasks (≈ 60/8,000 files), 30.0 tasks/min, ETA 2 h 13 min")
     assert line("[x] y", 5, 5, 1.0) == "[x] y: 5/5 tasks, 1.0 tasks/s"
 
 

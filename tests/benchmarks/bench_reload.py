@@ -1,7 +1,9 @@
 """Searches during reloads: a catalogue of 100,000 vectors, then 300,000 TikTok videos, are
 reloaded while two clients search without pause; every search's time and what it saw.
 
-The old and the new data are told apart by their ids (the new catalogue's track ids
+Each reload runs as its own process (``python -m batch.load``), as a scheduled job does
+beside the web app: in one process the loader's Python work would hold the GIL against
+the searching threads. The old and the new data are told apart by their ids (the new catalogue's track ids
 start at 1,000,000; the new videos' sound ids end in "-new"), so a search that sees
 both is counted as mixed. The baseline is the same searches with no reload running,
 measured in the same run, before the reload.
@@ -12,6 +14,8 @@ measured in the same run, before the reload.
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -19,7 +23,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -130,14 +133,20 @@ def main() -> int:
         print(f"  {load_catalogue(conn, tmp / 'old').line()}")
         print(f"  {load_tiktok(conn, tmp / 'old.parquet').line()}")
         print("\nsearch latency, 2 clients searching without pause")
-        for name, run, reload in (
-                ("catalogue", catalogue_search, lambda: load_catalogue(conn, tmp / "new")),
-                ("TikTok (#fyp)", tiktok_search, lambda: load_tiktok(conn, tmp / "new.parquet"))):
+        def reload(*args):
+            """The load as its own process, as a scheduled job runs it beside the web app."""
+            done = subprocess.run([sys.executable, "-m", "batch.load", *args], cwd=ROOT, check=True,
+                                  capture_output=True, text=True, env={**os.environ, "DATABASE_URL": url})
+            return done.stdout.strip().splitlines()[-1]
+
+        for name, run, again in (
+                ("catalogue", catalogue_search, lambda: reload("catalogue", "--out", str(tmp / "new"))),
+                ("TikTok (#fyp)", tiktok_search, lambda: reload("tiktok", "--videos", str(tmp / "new.parquet")))):
             idle, _ = measure(url, run, draw, seconds=10)
             report(f"{name}, no reload", idle)
-            busy, result = measure(url, run, draw, during=reload)
+            busy, result = measure(url, run, draw, during=again)
             report(f"{name}, during its reload", busy, measure.swapped)
-            print(f"    the reload: {result.line()}")
+            print(f"    the reload: {result}")
             assert {o for _, o, _ in busy[-5:]} == {"ok"}
         conn.close()
         server.cleanup()
