@@ -234,6 +234,9 @@ def test_an_unreachable_database_answers_503(catalogue):
     assert "Try another file" not in text
     for leak in ("127.0.0.1", "port 1", "secret", "refused", "psycopg", "/x"):
         assert leak not in text and leak not in api.get_data(as_text=True)
+    during_upload = upload(client, b"RIFF", name="mine.wav", url="/search").get_data(as_text=True)
+    assert "Nothing is wrong with your file" in during_upload and "Try another file" not in during_upload
+    assert "Nothing is wrong with your file" not in text  # the home page was not an upload
 
 
 def test_connections_broken_while_idle_are_replaced_not_failed(app, client):
