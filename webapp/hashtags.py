@@ -95,7 +95,7 @@ def top(cur, table: str, key: str, tags: list[str], limit: int, exact: str) -> l
     the tags would count twice in a sum of totals, so the candidates are each tag's best
     ``depth`` keys, scored exactly from the videos (``exact``); the answer is final once
     its last score beats what any key outside every tag's best could reach (the sum of
-    each tag's ``depth``-th total), else the depth doubles.
+    each tag's ``depth``-th total); otherwise the depth grows fourfold and it looks again.
     """
     totals = "sounds, videos" if table == "hashtag_tracks" else "1, videos"
     if len(tags) == 1:
