@@ -271,3 +271,42 @@ def test_every_setting_is_documented_in_the_readme():
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     for name, _, _ in SETTINGS:
         assert f"`{name}`" in readme, name
+
+
+# --- requests PostgreSQL could not store -------------------------------------------------------
+
+
+@pytest.mark.parametrize("method, url, form, where", [
+    ("get", "/api/charts/%00", None, "address"),
+    ("get", "/charts/a%00b", None, "address"),
+    ("get", "/api/hashtags?tags=fyp%00", None, "query string"),
+    ("get", "/hashtags?ta%00gs=fyp", None, "query string"),
+    ("post", "/api/search", {"genre": "Rock\x00"}, "form"),
+    ("post", "/search", {"genre": "Rock"}, "file name"),
+])
+def test_a_nul_anywhere_is_a_400_that_names_where(client, method, url, form, where):
+    if method == "get":
+        response = client.get(url)
+    else:
+        name = "so\x00ng.wav" if where == "file name" else "song.wav"
+        response = client.post(url, data={**form, "file": (io.BytesIO(b"RIFF"), name)},
+                               content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert f"the {where} contains a NUL character" in response.get_data(as_text=True)
+
+
+def test_an_oversized_form_field_is_a_413_of_its_own_that_echoes_nothing(client, catalogue):
+    field = "x" * 1_000_000  # 1 MB, under the 2 MB upload limit of this app
+    response = upload(client, catalogue[0]["path"], genre=field)
+    assert response.status_code == 413
+    message = response.get_json()["error"]
+    assert message == "a form field is too large: fields other than the file hold at most 256 KB"
+    page = upload(client, catalogue[0]["path"], url="/search", genre=field)
+    assert page.status_code == 413 and "xxxxxxxxxx" not in page.get_data(as_text=True)
+
+
+def test_errors_quote_only_a_prefix_of_what_was_sent(client, catalogue):
+    response = upload(client, catalogue[0]["path"], genre="y" * 5000)
+    assert response.status_code == 400
+    message = response.get_json()["error"]
+    assert "'" + "y" * 40 + "'… (5,000 characters)" in message and "y" * 41 not in message
