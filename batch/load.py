@@ -355,7 +355,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m batch.load",
         description="Load pipeline outputs into the store (DATABASE_URL, else the embedded "
-        "PostgreSQL). Each load replaces its tables in one transaction.",
+        "PostgreSQL). Each load builds its tables beside the live ones and swaps them in, "
+        "so readers never wait on it.",
     )
     sub = parser.add_subparsers(dest="dataset", required=True)
     cat = sub.add_parser("catalogue", help="genres, tracks, vectors and scaler from batch.featurize")
