@@ -60,6 +60,8 @@ def local_cores(master: str | None) -> int | None:
     """The cores a ``local``, ``local[N]`` or ``local[*]`` master uses; None for a cluster."""
     if not master or not master.startswith("local"):
         return None
+    if master == "local":
+        return 1
     inside = master[len("local"):].strip("[]").split(",")[0]
     if inside in ("", "*"):
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
