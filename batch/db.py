@@ -150,6 +150,18 @@ def connect(url: str | None = None):
     return conn
 
 
+def answers(conn) -> bool:
+    """Whether ``conn`` still reaches its server (its open transaction is rolled back)."""
+    try:
+        conn.rollback()
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1")
+        conn.rollback()
+        return True
+    except (psycopg2.Error, AttributeError):  # AttributeError: no connection at all
+        return False
+
+
 def check_pgvector(conn, url: str = "") -> None:
     """Fail with a message that names the fix when the server has no pgvector."""
     with conn.cursor() as cur:

@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,18 +23,12 @@ from batch import db, featurize
 from batch.demo_corpus import write_corpus
 from batch.sources import s3_client
 from infra.local import cluster as cl
-from tests.conftest import throwaway_database
+from tests.conftest import free_port, throwaway_database
 from text_pipeline import match
 
 BUCKET = "fma-cluster"
 ROOT = Path(__file__).resolve().parent.parent
 SCHEDULED = ROOT / "infra" / "local" / "scheduled-reprocess.sh"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def executor_pids(worker_pid: int) -> list[int]:

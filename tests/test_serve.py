@@ -9,7 +9,6 @@ import io
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,19 +22,13 @@ import requests
 
 from batch import db
 from batch.load import load_catalogue
-from tests.conftest import tone, write_wav
+from tests.conftest import free_port, tone, write_wav
 from tests.test_webapp import write_catalogue
 from webapp import create_app
 from webapp.db import get_db
 from webapp.errors import UNAVAILABLE
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _postmaster(pgdata: Path) -> int:
@@ -74,7 +67,7 @@ def pgdata(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(pgdata):
     """`python -m webapp.serve` with 2 workers x 2 threads and 2 connections each."""
-    port = _free_port()
+    port = free_port()
     log = (pgdata.parent / "serve.log").open("w")
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(EMBEDDED_PGDATA=str(pgdata), DB_POOL_SIZE="2", DB_POOL_TIMEOUT="20")

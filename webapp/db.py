@@ -64,13 +64,9 @@ class Pool:
                 conn = self._free.pop() if self._free else None
             if conn is None:
                 return self._connect()
-            try:  # a connection idle across a server restart fails here, not in the request
-                with conn.cursor() as cur:
-                    cur.execute("SELECT 1")
-                conn.rollback()
+            if store.answers(conn):  # one idle across a server restart fails here, not in the request
                 return conn
-            except psycopg2.Error:
-                conn.close()
+            conn.close()
 
     def _connect(self):
         try:

@@ -13,6 +13,8 @@ import psycopg2
 from flask import g, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from batch.db import answers
+
 log = logging.getLogger(__name__)
 
 UNAVAILABLE = "the catalogue is briefly unavailable; please try again in a minute"
@@ -69,7 +71,7 @@ def init_app(app) -> None:
     @app.errorhandler(psycopg2.Error)
     def store_error(e: psycopg2.Error):
         # "server closed the connection" is a bare DatabaseError: ask the connection itself.
-        lost = isinstance(e, (psycopg2.OperationalError, psycopg2.InterfaceError)) or not _answers(g.get("db"))
+        lost = isinstance(e, (psycopg2.OperationalError, psycopg2.InterfaceError)) or not answers(g.get("db"))
         if not lost:
             return unexpected(e)
         e = unavailable(e)
@@ -83,17 +85,6 @@ def init_app(app) -> None:
     def unexpected(e: Exception):
         log.exception("unexpected error")
         return _render(500, "something went wrong on our side; please try again")
-
-
-def _answers(conn) -> bool:
-    """Whether ``conn`` still reaches its server."""
-    try:
-        conn.rollback()
-        with conn.cursor() as cur:
-            cur.execute("SELECT 1")
-        return True
-    except (psycopg2.Error, AttributeError):
-        return False
 
 
 def _sent():

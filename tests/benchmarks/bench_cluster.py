@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,14 +28,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from infra.local.cluster import Cluster  # noqa: E402
+from tests.conftest import free_port  # noqa: E402
 
 JOB_LINE = re.compile(r"\[featurize\] (\d+) vectors and (\d+) errors in ([\d.]+) s")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def featurize(runner: list[str], audio: Path, out: Path, *options: str) -> tuple[float, float]:

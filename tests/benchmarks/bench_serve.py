@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,17 +29,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from bench_webapp import bench_clips, build_store  # noqa: E402
 
+from tests.conftest import free_port  # noqa: E402
+
 SERVERS = {
     "flask run (before)": lambda port: [sys.executable, "-m", "flask", "--app", "webapp", "run",
                                         "--port", str(port)],
     "gunicorn (now)": lambda port: [sys.executable, "-m", "webapp.serve", "--port", str(port)],
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def load(base: str, uploads: list[tuple[bytes, str]], clients: int, seconds: float):
@@ -92,7 +87,7 @@ def main() -> int:
         server, url = build_store(Path(tmp), args.tracks, clips, np.random.default_rng(0))
         env = {**os.environ, "DATABASE_URL": url}
         for label, command in SERVERS.items():
-            port = _free_port()
+            port = free_port()
             with open(Path(tmp) / "server.log", "w") as log:
                 proc = subprocess.Popen(command(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
                 base = f"http://127.0.0.1:{port}"
