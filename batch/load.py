@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from batch import db
 from batch.embedding import embed, scaler_of
+from batch.likeness import REFERENCE_PAIRS, reference
 from batch.swap import LoadError, LoadResult, show_phases, swap_in  # noqa: F401 (LoadError: the loads' error)
 from batch.tables import CHART_COLUMNS
 from batch.features import FEATURE_NAMES, N_FEATURES
@@ -70,6 +71,8 @@ HASHTAG_TRACKS = """
 TIKTOK_SHAPE = "2"
 """Bumped when the TikTok load derives new tables (2: hashtag totals), so the next
 ``batch.reprocess`` loads the TikTok data again even though its files did not change."""
+CATALOGUE_SHAPE = "2"
+"""The same for the catalogue load (2: similarity_reference)."""
 
 
 # --- catalogue -------------------------------------------------------------------------------
@@ -115,9 +118,18 @@ def load_catalogue(conn, out: str | Path, *, genres_csv: str | Path = DEFAULT_GE
             vectors.column("track_id").to_pylist(),
             *([vectors.column(c).to_pylist() for c in ("peak_t", "peak_f")] if "peak_t" in columns
               else [[None] * len(vectors)] * 2), id_column="track_id"),
+        "similarity_reference": _reference_rows(embedding),
     }
     return swap_in(conn, "catalogue", str(out), tables, version=catalogue_version(out),
                    derived={"sound_vectors": RE_EMBED_SOUNDS})
+
+
+def _reference_rows(embedding: np.ndarray) -> pa.Table:
+    """Each feature group's percentiles over random catalogue pairs (:mod:`batch.likeness`)."""
+    found = reference(embedding)
+    return pa.table({"feature_group": list(found), "pairs": [REFERENCE_PAIRS] * len(found),
+                     "quantiles": _pg_array(np.array(list(found.values()), np.float64).reshape(len(found), 101),
+                                            "{}")})
 
 
 def fingerprint_rows(ids, peak_t, peak_f, peak_rank=None, *, id_column: str) -> pa.Table:
@@ -254,7 +266,7 @@ def into_store(load, *args, **kwargs) -> LoadResult:
 # --- chart overlap ---------------------------------------------------------------------------
 
 
-def load_charts(conn, entries) -> LoadResult:
+def load_charts(conn, entries, *, version: str | None = None) -> LoadResult:
     """Load chart overlap (:func:`text_pipeline.charts.overlap`); each chart's rows are replaced whole.
 
     A chart is one file (one chart on one date). Charts not in ``entries`` keep their
@@ -266,14 +278,14 @@ def load_charts(conn, entries) -> LoadResult:
         table = table.set_column(table.column_names.index(name), name,
                                  _pg_array_of_lists(table.column(name), quote=True))
     charts = sorted(set(entries["chart"]))
-    return swap_in(conn, "charts", ", ".join(charts), {"chart_entries": table},
+    return swap_in(conn, "charts", ", ".join(charts), {"chart_entries": table}, version=version,
                    scope={"chart_entries": ("chart", charts)})
 
 
 # --- popularity models -------------------------------------------------------------------------
 
 
-def load_popularity(conn, evaluations) -> LoadResult:
+def load_popularity(conn, evaluations, *, version: str | None = None) -> LoadResult:
     """Store :func:`batch.popularity.evaluate`'s models; each target's row is replaced, others stay."""
     rows = pd.DataFrame([vars(e) for e in evaluations])
     table = pa.table({
@@ -282,7 +294,7 @@ def load_popularity(conn, evaluations) -> LoadResult:
         "coefficients": _pg_array(np.array(rows["coefficients"].tolist(), np.float64), "{}"),
     })
     targets = rows["target"].tolist()
-    return swap_in(conn, "popularity", ", ".join(targets), {"popularity_models": table},
+    return swap_in(conn, "popularity", ", ".join(targets), {"popularity_models": table}, version=version,
                    scope={"popularity_models": ("target", targets)})
 
 
@@ -293,10 +305,14 @@ def output_version(*paths: Path) -> str:
     """A fingerprint of pipeline outputs: every file's name, size and modification time.
 
     Each Spark write names its files afresh, so a rewritten output gets a new version.
+    A path may be a folder (every file under it) or a single file.
     """
     digest = hashlib.sha256()
-    for root in paths:
-        files = sorted(p for p in Path(root).rglob("*") if p.is_file()) if Path(root).exists() else []
+    for root in map(Path, paths):
+        if root.is_file():  # one file: itself
+            files, root = [root], root.parent
+        else:
+            files = sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
         for path in files:
             st = path.stat()
             digest.update(f"{path.relative_to(root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
@@ -306,13 +322,24 @@ def output_version(*paths: Path) -> str:
 
 def catalogue_version(out: str | Path) -> str:
     """The version of what :func:`load_catalogue` loads from the featurize output ``out``."""
-    return output_version(Path(out) / "vectors", Path(out) / "tracks")
+    return output_version(Path(out) / "vectors", Path(out) / "tracks") + "." + CATALOGUE_SHAPE
 
 
 def tiktok_version(videos: str | Path, matches: str | Path | None = None,
                    sounds: str | Path | None = None) -> str:
     """The version of what :func:`load_tiktok` loads from ``videos``, ``matches`` and ``sounds``."""
     return output_version(*[Path(p) for p in (videos, matches, sounds) if p]) + "." + TIKTOK_SHAPE
+
+
+def unchanged(dataset: str, version: str) -> bool:
+    """True when the store's last committed load of ``dataset`` came from ``version``: a job
+    can skip its work (popularity, charts). False when the store cannot say."""
+    conn = db.connect()
+    try:
+        db.migrate(conn)
+        return loaded_version(conn, dataset) == version
+    finally:
+        conn.close()
 
 
 def loaded_version(conn, dataset: str) -> str | None:

@@ -39,6 +39,14 @@ def load_scaler(conn) -> tuple[np.ndarray, np.ndarray]:
     return scaler[:, 0], scaler[:, 1]
 
 
+def similarity_reference(conn) -> dict[str, list[float]]:
+    """Each feature group's percentiles over random catalogue pairs (:mod:`batch.likeness`);
+    empty for a catalogue loaded before sql/011."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT feature_group, quantiles FROM similarity_reference")
+        return dict(cur.fetchall())
+
+
 def search(conn, features: np.ndarray, *, genre: str | None = None, k: int = 10,
            scaler: tuple[np.ndarray, np.ndarray] | None = None) -> list[Hit]:
     """The ``k`` catalogue songs most similar to raw ``features``, within ``genre`` if given."""

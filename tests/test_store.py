@@ -141,7 +141,8 @@ def test_catalogue_load_then_query_returns_what_was_loaded(store, tmp_path):
     result = load_catalogue(store, tmp_path / "out")
     assert result.rows == {"genres": 163, "tracks": len(ids), "feature_scaler": 245,
                            "track_vectors": len(ids), "track_fingerprints": 0,  # no peaks in this output
-                           "sound_vectors": 0}  # re-embedded with the new scaler: none loaded yet
+                           "sound_vectors": 0,  # re-embedded with the new scaler: none loaded yet
+                           "similarity_reference": 4}  # one row per feature group (batch.likeness)
     assert count(store, "SELECT count(*) FROM genres WHERE is_top_level") == 16
     with store.cursor() as cur:
         cur.execute("SELECT title, artist, album, genre_top, genres_all, audio_path FROM tracks "

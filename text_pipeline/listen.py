@@ -290,9 +290,12 @@ def catalogue_index(features: Path):
 
 
 def _identify(session, out, staging, features, summary, *, log):
-    from batch.load import catalogue_version, output_version
+    from batch.load import output_version
 
-    state = {"catalogue": catalogue_version(features), "sounds": output_version(out / "sounds")}
+    # The featurize output's files, not the load's version: a new load shape re-identifies nothing.
+    features = Path(features)
+    state = {"catalogue": output_version(features / "vectors", features / "tracks"),
+             "sounds": output_version(out / "sounds")}
     stamp = out / "audio_matches.json"
     if (out / "audio_matches").exists() and stamp.exists() and json.loads(stamp.read_text()) == state:
         summary.identified = len(pd.read_parquet(out / "audio_matches"))
