@@ -73,11 +73,12 @@ STYLES = {
 
 
 def write_corpus(out: Path, *, n_tracks: int = 400, n_videos: int = 0, seed: int = 0,
-                 fmt: str = "mp3", workers: int | None = None) -> list[dict]:
+                 fmt: str = "mp3", workers: int | None = None, log=None) -> list[dict]:
     """Write ``n_tracks`` clips, the metadata and (with ``n_videos``) a TikTok dump under ``out``.
 
     Titles, artists and genres are real FMA rows (``batch/data/fma_titles.csv``), taken
     round-robin over the 16 top-level genres. Returns the track rows, with their paths.
+    ``log``, when given, gets a progress line every :data:`PROGRESS_SECONDS`.
     """
     out = Path(out)
     (out / "fma_metadata").mkdir(parents=True, exist_ok=True)
@@ -101,15 +102,35 @@ def write_corpus(out: Path, *, n_tracks: int = 400, n_videos: int = 0, seed: int
             "path": out / "fma_audio" / f"{track_id // 1000:03d}" / f"{track_id:06d}.{fmt}",
         })
     jobs = [(row["path"], row["genre_top"], seed, row["track_id"], fmt) for row in rows]
-    with multiprocessing.get_context("spawn").Pool(workers or os.cpu_count()) as pool:
-        pool.starmap(_write_clip, jobs, chunksize=4)
+    in_parallel(_write_clip, jobs, workers, "catalogue clips", log)
     write_tracks_csv(out / "fma_metadata" / "tracks.csv", rows)
     if n_videos:
-        write_tiktok(out / "tiktok", rows, n_videos=n_videos, seed=seed, workers=workers)
+        write_tiktok(out / "tiktok", rows, n_videos=n_videos, seed=seed, workers=workers, log=log)
         write_chart(out / "charts" / "demo-top200.csv", seed=seed)
         write_chart_history(out / "charts" / "history", seed=seed)
     (out / COMPLETE).write_text(f"{n_tracks} tracks, {n_videos} videos, seed {seed}\n")
     return rows
+
+
+PROGRESS_SECONDS = 10.0
+
+
+def in_parallel(function, jobs: list[tuple], workers: int | None, what: str, log=None) -> None:
+    """``function(*job)`` for every job on ``workers`` processes; with ``log``, a line of
+    done/total, rate and time left every :data:`PROGRESS_SECONDS`, and one at the end."""
+    started = last = time.perf_counter()
+    with multiprocessing.get_context("spawn").Pool(workers or os.cpu_count()) as pool:
+        for done, _ in enumerate(pool.imap_unordered(_apply, [(function, job) for job in jobs]), 1):
+            now = time.perf_counter()
+            if log and (now - last >= PROGRESS_SECONDS or done == len(jobs)):
+                last, rate = now, done / max(now - started, 1e-9)
+                left = f", about {(len(jobs) - done) / rate:.0f} s left" if done < len(jobs) else ""
+                log(f"[demo_corpus] {what}: {done:,}/{len(jobs):,} ({rate:.1f}/s{left})")
+
+
+def _apply(job):
+    function, args = job
+    return function(*args)
 
 
 def _write_clip(path: Path, genre: str, seed: int, track_id: int, fmt: str) -> None:
@@ -173,7 +194,7 @@ def noisy_artist(artist: str, rng: random.Random) -> str:
 
 
 def write_tiktok(folder: Path, rows: list[dict], *, n_videos: int, seed: int = 0,
-                 name: str = "dump-0001.ndjson", workers: int | None = None) -> Path:
+                 name: str = "dump-0001.ndjson", workers: int | None = None, log=None) -> Path:
     """A TikTok dump (ndjson, 2019 and 2020+ shapes alternating) and its truth file.
 
     A quarter of the catalogue songs are used on TikTok, each through one or two sounds
@@ -225,7 +246,8 @@ def write_tiktok(folder: Path, rows: list[dict], *, n_videos: int, seed: int = 0
         w.writerow(["music_id", "title", "artist"])
         w.writerows((ids[i], title, artist) for i, (title, artist) in sorted(hits.items()))
     if all("path" in row for row in rows):  # catalogue rows without audio get no sound audio
-        write_sound_audio(folder.parent / "sound_audio", ids, sounds, rows, seed=seed, workers=workers)
+        write_sound_audio(folder.parent / "sound_audio", ids, sounds, rows, seed=seed, workers=workers,
+                          log=log)
     return path
 
 
@@ -236,7 +258,7 @@ SPEECH = ("wait for it, this is the best part of the whole song",
 
 
 def write_sound_audio(folder: Path, ids: list[str], sounds: list[tuple], rows: list[dict], *,
-                      seed: int = 0, workers: int | None = None) -> Path:
+                      seed: int = 0, workers: int | None = None, log=None) -> Path:
     """Audio for the dump's sounds, and ``audio-truth.csv`` (music_id, track_id, edit) beside it.
 
     A sound named after a catalogue song gets an edit of that song's clip; half of the
@@ -259,8 +281,7 @@ def write_sound_audio(folder: Path, ids: list[str], sounds: list[tuple], rows: l
         genre = rng.choice(list(STYLES))
         jobs.append((folder / f"{music_id}.mp3", source, kind, genre, seed, i, rng.uniform(0, 17)))
         truth.append((music_id, track_id if track_id is not None else "", kind if source else "not in catalogue"))
-    with multiprocessing.get_context("spawn").Pool(workers or os.cpu_count()) as pool:
-        pool.starmap(_write_sound, jobs, chunksize=4)
+    in_parallel(_write_sound, jobs, workers, "TikTok sound audio", log)
     with open(folder.parent / "audio-truth.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["music_id", "track_id", "edit"])
@@ -517,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     print(f"[demo_corpus] synthesising {args.tracks} clips in 16 genres ...", flush=True)
     rows = write_corpus(Path(args.out), n_tracks=args.tracks, n_videos=args.videos, seed=args.seed,
-                        fmt=args.format, workers=args.workers)
+                        fmt=args.format, workers=args.workers, log=lambda line: print(line, flush=True))
     print(f"wrote {len(rows)} clips, their metadata and {args.videos:,} TikTok videos to {args.out} "
           f"in {time.perf_counter() - started:.0f} s")
     return 0

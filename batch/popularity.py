@@ -236,10 +236,32 @@ def stored_models(conn) -> dict[str, dict]:
 # --- the command -----------------------------------------------------------------------------
 
 
+def inputs_version(features, matched=None, *, folds: int = 5, seed: int = 7) -> str:
+    """What a stored training came from: the featurize and match outputs' files, folds and seed."""
+    from batch.load import output_version
+
+    parts = [Path(features) / "vectors", Path(features) / "tracks"]
+    parts += [Path(matched) / "tiktok", Path(matched) / "matches"] if matched else []
+    return f"{output_version(*parts)}.folds{folds}.seed{seed}"
+
+
 def run(features, matched=None, *, folds: int = 5, seed: int = 7, load: bool = False,
-        report: str | Path | None = None, master: str | None = None, spark=None, log=print) -> list[Evaluation]:
-    """Train and cross-validate every target the inputs allow; optionally save a report and load."""
+        report: str | Path | None = None, master: str | None = None, spark=None, log=print,
+        force: bool = False) -> list[Evaluation]:
+    """Train and cross-validate every target the inputs allow; optionally save a report and load.
+
+    A load whose inputs are those of the stored models (:func:`inputs_version`) is skipped,
+    without Spark, and returns no evaluation, unless ``force`` or a ``report`` is asked for.
+    """
     check_inputs(features, matched, folds=folds, report=report)
+    version = inputs_version(features, matched, folds=folds, seed=seed)
+    if load and not report and not force:
+        from batch.load import unchanged
+
+        if unchanged("popularity", version):
+            log("[popularity] the stored models were trained on these very inputs: nothing to do "
+                "(--force trains again)")
+            return []
     if spark is None:
         from batch.spark import get_spark
 
@@ -261,7 +283,7 @@ def run(features, matched=None, *, folds: int = 5, seed: int = 7, load: bool = F
     if load:
         from batch.load import into_store, load_popularity
 
-        log(f"[popularity] {into_store(load_popularity, evaluations).line()}")
+        log(f"[popularity] {into_store(load_popularity, evaluations, version=version).line()}")
     return evaluations
 
 
@@ -282,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--load", action="store_true",
                         help="store the models (DATABASE_URL, else the embedded PostgreSQL), so the "
                         "web app shows a predicted range for uploads")
+    parser.add_argument("--force", action="store_true",
+                        help="with --load, train even when the stored models came from the same inputs")
     parser.add_argument("--master", help="Spark master URL, e.g. spark://host:7077 (default: local[*])")
     args = parser.parse_args(argv)
     from batch.db import StoreError
@@ -289,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         evaluations = run(args.features, args.matched, folds=args.folds, seed=args.seed, load=args.load,
-                          report=args.report, master=args.master)
+                          report=args.report, master=args.master, force=args.force)
     except (PopularityError, StoreError, LoadError, OSError) as e:
         print(f"popularity: error: {e}", file=sys.stderr)
         return 2

@@ -230,3 +230,22 @@ def test_charts_cli_errors_are_clear(matched, tmp_path, capsys):
         main(["--help"])
     assert caught.value.code == 0
     assert "--matched DIR" in capsys.readouterr().out
+
+
+def test_a_chart_load_from_unchanged_files_is_skipped_without_spark(matched, spark, store_url, monkeypatch):
+    """make demo's second run: the same charts and TikTok outputs are not matched again."""
+    from text_pipeline.charts import main, run
+
+    top = matched / "top200-2020-06-01.csv"
+    with throwaway_database(store_url, "charts_rerun") as url:
+        monkeypatch.setenv("DATABASE_URL", url)
+        assert len(run([top], matched, load=True, spark=spark, log=lambda *_: None)) == 3
+        lines = []
+        assert run([top], matched, load=True, spark=None, log=lines.append) is None
+        assert lines == ["[charts] these charts were loaded from these very files and TikTok outputs: "
+                         "nothing to do (--force matches them again)"]
+        assert main([str(top), "--matched", str(matched), "--load"]) == 0  # the CLI says so and stops
+        assert len(run([top], matched, load=True, spark=spark, force=True, log=lambda *_: None)) == 3
+        assert run([top], matched, load=True, threshold=0.9, spark=spark, log=lambda *_: None) is not None
+        top.write_text(top.read_text(encoding="utf-8"), encoding="utf-8")  # rewritten: a new version
+        assert run([top], matched, load=True, threshold=0.9, spark=spark, log=lambda *_: None) is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import io
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -213,3 +214,30 @@ def test_the_results_page_shows_the_stored_prediction_as_a_range_with_its_caveat
                           content_type="multipart/form-data").get_json()
         tiktok = next(p for p in api["popularity"] if p["target"] == "tiktok_plays")
         assert (tiktok["low"], tiktok["value"], tiktok["high"], tiktok["barely"]) == (99, 999, 9999, True)
+
+
+def test_a_load_from_unchanged_inputs_is_skipped_without_spark(generated, spark, store_url, monkeypatch):
+    """make demo's second run: the stored models stand while their inputs do not change."""
+    from batch.popularity import inputs_version
+
+    lines = []
+    with throwaway_database(store_url, "popularity_rerun") as url:
+        monkeypatch.setenv("DATABASE_URL", url)
+        first = run(generated / "features", generated / "matched", folds=3, spark=spark, load=True,
+                    log=lines.append)
+        assert first and any("loaded" in line for line in lines)
+        lines.clear()
+        assert run(generated / "features", generated / "matched", folds=3, spark=None, load=True,
+                   log=lines.append) == []  # spark=None: a session would be started if it trained
+        assert lines == ["[popularity] the stored models were trained on these very inputs: nothing to do "
+                         "(--force trains again)"]
+        assert run(generated / "features", generated / "matched", folds=3, spark=spark, load=True,
+                   force=True, log=lambda *_: None)
+    # Other folds, another seed, or a rewritten input file are other inputs.
+    before = inputs_version(generated / "features", generated / "matched", folds=3)
+    assert inputs_version(generated / "features", generated / "matched", folds=4) != before
+    assert inputs_version(generated / "features", generated / "matched", folds=3, seed=8) != before
+    assert inputs_version(generated / "features", None, folds=3) != before
+    part = next((generated / "features" / "tracks").glob("*.parquet"))
+    os.utime(part, ns=(part.stat().st_atime_ns, part.stat().st_mtime_ns + 1_000_000_000))
+    assert inputs_version(generated / "features", generated / "matched", folds=3) != before

@@ -101,8 +101,13 @@ def report(entries: pd.DataFrame) -> list[str]:
 
 
 def run(paths, matched: str | Path, *, threshold: float | None = None, csv_path: str | Path | None = None,
-        load: bool = False, master: str | None = None, spark=None, log=print) -> pd.DataFrame:
-    """Read the charts, compute their overlap with ``matched``'s TikTok videos, export and load it."""
+        load: bool = False, master: str | None = None, spark=None, log=print,
+        force: bool = False) -> pd.DataFrame | None:
+    """Read the charts, compute their overlap with ``matched``'s TikTok videos, export and load it.
+
+    A load of the very charts and TikTok outputs the store's last chart load came from is
+    skipped, without Spark, and returns None, unless ``force`` or a ``csv_path`` is asked for.
+    """
     from text_pipeline.match import DEFAULT_THRESHOLD, MatchError, load_models
 
     threshold = DEFAULT_THRESHOLD if threshold is None else threshold
@@ -113,6 +118,14 @@ def run(paths, matched: str | Path, *, threshold: float | None = None, csv_path:
     if not (matched / "tiktok").exists():
         raise MatchError(f"{matched}/tiktok does not exist: give the folder "
                          "python -m text_pipeline.match wrote (its --out)")
+    version = inputs_version(paths, matched, threshold)
+    if load and not csv_path and not force:
+        from batch.load import unchanged
+
+        if unchanged("charts", version):
+            log("[charts] these charts were loaded from these very files and TikTok outputs: nothing to "
+                "do (--force matches them again)")
+            return None
     started = time.perf_counter()
     log(f"[charts] {len(charts):,} entries in {charts['chart'].nunique()} chart(s); "
         f"matching them against the TikTok sounds in {matched}/tiktok")
@@ -138,8 +151,16 @@ def run(paths, matched: str | Path, *, threshold: float | None = None, csv_path:
     if load:
         from batch.load import into_store, load_charts
 
-        log(f"[charts] {into_store(load_charts, entries).line()}")
+        log(f"[charts] {into_store(load_charts, entries, version=version).line()}")
     return entries
+
+
+def inputs_version(paths, matched: str | Path, threshold: float) -> str:
+    """What a chart load came from: the chart files, the TikTok videos and model, the threshold."""
+    from batch.load import output_version
+
+    files = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    return f"{output_version(*files, Path(matched) / 'tiktok', Path(matched) / 'model')}.t{threshold}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -165,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="load the report into the store (DATABASE_URL, else the embedded "
                         "PostgreSQL) for the web app's /charts page; each chart file (one chart on one date) "
                         "is replaced whole, the others stay")
+    parser.add_argument("--force", action="store_true",
+                        help="with --load, match even when these charts were loaded from the same files")
     parser.add_argument("--master", help="Spark master URL, e.g. spark://host:7077 (default: local[*])")
     return parser
 
@@ -177,11 +200,12 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         entries = run(args.charts, args.matched, threshold=args.threshold, csv_path=args.csv_path,
-                      load=args.load, master=args.master)
+                      load=args.load, master=args.master, force=args.force)
     except (ChartError, MatchError, StoreError, LoadError, OSError) as e:
         print(f"charts: error: {e}", file=sys.stderr)
         return 2
-    print("\n".join(report(entries)))
+    if entries is not None:
+        print("\n".join(report(entries)))
     return 0
 
 
