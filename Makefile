@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO := var/demo
 HCL_TOOLS := var/node/node_modules/@cdktf/hcl-tools/package.json
 
-.PHONY: help venv system-deps hcl-tools tf-fmt package cluster-start cluster-stop demo run serve dev test bench psql clean
+.PHONY: help venv system-deps hcl-tools tf-fmt package cluster-start cluster-stop demo run serve dev test screenshots bench psql clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -79,6 +79,9 @@ dev: venv ## Flask's development server with reloading, for working on the app (
 
 test: venv $(HCL_TOOLS) ## Run the whole test suite
 	$(PY) -m pytest
+
+screenshots: venv ## Render the README's pictures (docs/screenshots/) in chromium from a demo corpus run through the pipeline
+	SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest -q tests/test_end_to_end.py -k "reports_every_step or screenshots"
 
 bench: venv ## Run the benchmarks (figures for the README's Performance section; the 25M run is apart: tests/benchmarks/bench_full_run.py)
 	$(PY) tests/benchmarks/bench_features.py

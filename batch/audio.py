@@ -44,6 +44,9 @@ PREROLL_SECONDS = 1.0
 """Decoded and dropped before the window, so that a seek gives a full decode's samples."""
 BLOCK_FRAMES = 65536
 """Frames per block when a source without a trustworthy length is decoded in blocks."""
+SILENCE_DBFS = -60.0
+"""A window quieter than this (RMS in dB below full scale) holds no music to compare:
+quiet recorded music sits around -40 to -20 dBFS, a mute or hissing file below -60."""
 
 
 class AudioError(ValueError):
@@ -238,6 +241,17 @@ def _cut(blocks, start: int, length: int) -> np.ndarray:
         if at >= start + length:
             break
     return np.ascontiguousarray(np.concatenate(kept), dtype=np.float32)
+
+
+def loudness_dbfs(y: np.ndarray) -> float:
+    """The RMS level of ``y`` in dB below full scale; -inf for digital silence."""
+    rms = float(np.sqrt(np.mean(np.square(y, dtype=np.float64)))) if len(y) else 0.0
+    return 20 * np.log10(rms) if rms > 0 else float("-inf")
+
+
+def is_silent(y: np.ndarray) -> bool:
+    """True when ``y`` is silence or near-silence (:data:`SILENCE_DBFS`)."""
+    return loudness_dbfs(y) < SILENCE_DBFS
 
 
 def resample(y: np.ndarray, *, sr_native: int) -> np.ndarray:

@@ -73,6 +73,34 @@ def test_a_clip_finds_itself_and_its_tiktok_videos(first_run, corpus, store_url)
     assert attached >= 0.8 * len(sounds_of)  # most songs the corpus used show their videos
 
 
+def test_screenshots_of_the_results_and_a_song_page(first_run, corpus, store_url, tmp_path):
+    """The README's pictures, rendered in chromium from this demo store (``make screenshots``)."""
+    from tests.test_browser import chromium, open_page, overflow, screenshot, serving
+
+    root, rows = corpus
+    conn = db.connect(store_url)
+    with conn.cursor() as cur:  # the corpus song with the most TikTok videos
+        cur.execute("""SELECT m.track_id FROM matches m JOIN tiktok_sounds s USING (music_id)
+                       WHERE m.track_id = ANY(%s) GROUP BY m.track_id
+                       ORDER BY sum(s.video_count) DESC, m.track_id LIMIT 1""", ([r["track_id"] for r in rows],))
+        track_id = cur.fetchone()[0]
+    conn.close()
+    song = next(r for r in rows if r["track_id"] == track_id)
+    with serving(store_url) as url, chromium() as browser:
+        page = open_page(browser, {"width": 1100, "height": 1500})
+        page.goto(url + "/")
+        page.set_input_files("input#file", str(song["path"]))  # all genres: ten results
+        page.click("button[type=submit]")
+        page.wait_for_selector("ol.results li.result", timeout=60_000)
+        assert page.locator(f"#track-{track_id} ul.covers li.cover").count() > 0
+        assert overflow(page) <= 0
+        screenshot(page, tmp_path / "results.png", full_page=False)  # the README shows the top
+        page.click(f"#track-{track_id} h2 a")
+        page.wait_for_selector("#more-like-this li.result")
+        assert page.locator("#videos li.cover").count() > 0 and page.locator("#song audio").count() == 1
+        screenshot(page, tmp_path / "song.png", full_page=False)
+
+
 def test_a_second_run_changes_nothing(first_run, corpus, store_url, spark):
     root, _ = corpus
     before = counts(store_url)

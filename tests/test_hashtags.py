@@ -96,7 +96,8 @@ def test_more_hashtags_widen_the_videos(store):
     found = suggestions(store["conn"], ["dance", "fyp"], limit=2)
     assert [s["music_id"] for s in found["sounds"]] == ["c1", "a1"]  # the limit keeps the best two
     assert [s["track_id"] for s in found["songs"]] == [store["second"], store["first"]]
-    assert suggestions(store["conn"], ["nothing"]) == {"tags": ["nothing"], "sounds": [], "songs": []}
+    assert suggestions(store["conn"], ["nothing"]) == {"tags": ["nothing"], "offset": 0, "more": False,
+                                                       "sounds": [], "songs": []}
 
 
 def test_the_api_answers_and_refuses(store):
@@ -175,3 +176,33 @@ def test_rankings_from_the_totals_equal_the_live_aggregation(crowd, tags, limit)
     assert [(s["music_id"], s["video_count"], s["score"]) for s in found["sounds"]] == sounds
     assert [(s["track_id"], s["sound_count"], s["video_count"], s["score"]) for s in found["songs"]] == songs
     assert tags == ["nobody"] or found["sounds"]
+
+
+@pytest.mark.parametrize("tags", [["fyp"], ["dance", "viral"]])
+def test_pages_of_suggestions_are_the_ranking_cut_in_order(crowd, tags):
+    whole = suggestions(crowd, tags, limit=24, videos_per=1)
+    pages, offset = [], 0
+    while True:
+        page = suggestions(crowd, tags, limit=5, offset=offset, videos_per=1)
+        pages.append(page)
+        offset += 5
+        if not page["more"]:
+            break
+    assert [s["music_id"] for p in pages for s in p["sounds"]][:24] == [s["music_id"] for s in whole["sounds"]]
+    assert [s["track_id"] for p in pages for s in p["songs"]][:24] == [s["track_id"] for s in whole["songs"]]
+    assert all(p["more"] for p in pages[:-1]) and len(pages) > 2
+    past = suggestions(crowd, tags, limit=5, offset=offset + 1000)
+    assert past["sounds"] == [] and past["songs"] == [] and not past["more"]
+
+
+def test_the_page_pages_through_and_refuses_a_bad_page(store):
+    client = create_app({"DATABASE_URL": store["url"], "RESULTS": 1}).test_client()
+    first = client.get("/hashtags?tags=dance+fyp").get_data(as_text=True)
+    assert 'id="sound-c1"' in first and 'id="sound-a1"' not in first and 'rel="next"' in first
+    second = client.get("/hashtags?tags=dance+fyp&page=2").get_data(as_text=True)
+    assert 'id="sound-a1"' in second and 'id="sound-c1"' not in second and 'rel="prev"' in second
+    assert "#dance</span>, <span" in first and " ." not in first.split('class="method"')[1][:300]
+    for page in ("0", "x", "101"):
+        reply = client.get(f"/hashtags?tags=dance&page={page}")
+        assert reply.status_code == 400 and b"page must be" in reply.data, page
+    assert client.get("/api/hashtags?tags=dance&page=0").status_code == 400

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -168,7 +169,7 @@ def test_genres_tracks_and_openapi(client, catalogue):
     assert client.get("/api/tracks/999999").status_code == 404
     spec = client.get("/api/openapi.json").get_json()
     # Every API route is described, and nothing else.
-    routes = {r.rule.replace("<int:", "{").replace("<", "{").replace(">", "}")
+    routes = {re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", r.rule)
               for r in client.application.url_map.iter_rules() if r.rule.startswith("/api/")}
     assert set(spec["paths"]) == routes
     assert {"/api/search", "/api/hashtags", "/api/charts/{name}"} <= routes

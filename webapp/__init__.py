@@ -44,10 +44,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["DEBUG"] = False
     app.debug = False
 
-    from webapp import api, db, errors, pages
+    from webapp import api, db, display, errors, pages
 
     db.init_app(app)
     errors.init_app(app)
+    display.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
 

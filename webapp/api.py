@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+import swagger_ui_bundle
+from flask import Blueprint, current_app, jsonify, render_template, request, send_from_directory
 
-from webapp import charts, hashtags, similar
+from webapp import charts, hashtags, similar, songs
 from webapp.db import get_db
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -20,7 +21,7 @@ def search():
     query = similar.read_upload(request.files.get("file"))
     per = current_app.config["VIDEOS_PER_SONG"]
     same = similar.same_recording(conn, query)
-    results = similar.similar_songs(conn, query, genre=genre, k=k, videos_per_song=per, same=same)
+    results = similar.similar_songs(conn, query.features, genre=genre, k=k, videos_per_song=per, same=same)
     return jsonify(
         query={"filename": query.filename, "duration": round(query.duration, 3),
                "window": [round(query.window[0], 3), round(query.window[1], 3)], "genre": genre, "k": k},
@@ -42,8 +43,8 @@ def genres():
 
 @bp.get("/tracks/<int:track_id>")
 def track(track_id: int):
-    """One catalogue track with its TikTok sounds and videos."""
-    return jsonify(similar.track_detail(get_db(), track_id))
+    """One catalogue track with its TikTok sounds, videos and the songs most like it."""
+    return jsonify(songs.song(get_db(), track_id))
 
 
 @bp.get("/hashtags")
@@ -52,7 +53,8 @@ def hashtag_suggestions():
     tags = hashtags.parse_tags(request.args.get("tags"))
     limit = similar.resolve_k(request.args.get("limit"), current_app.config["RESULTS"],
                               current_app.config["MAX_RESULTS"], name="limit")
-    return jsonify(hashtags.suggestions(get_db(), tags, limit=limit,
+    page = similar.resolve_k(request.args.get("page"), 1, hashtags.MAX_PAGE, name="page")
+    return jsonify(hashtags.suggestions(get_db(), tags, limit=limit, offset=(page - 1) * limit,
                                         videos_per=current_app.config["VIDEOS_PER_SONG"]))
 
 
@@ -70,13 +72,25 @@ def chart(name: str):
                    history=charts.history(get_db(), entries))
 
 
+@bp.get("/docs")
+def docs():
+    """This API's interactive documentation: Swagger UI over the OpenAPI description."""
+    return render_template("docs.html")
+
+
+@bp.get("/docs/static/<path:filename>")
+def swagger_ui(filename: str):
+    """Swagger UI's own files, from the swagger-ui-bundle package: nothing comes from a CDN."""
+    return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86400)
+
+
 @bp.get("/openapi.json")
 def openapi():
-    """This API, described in OpenAPI 3.1."""
+    """This API, described in OpenAPI 3.0 (the version Swagger UI 4, at /api/docs, renders)."""
     error = {"$ref": "#/components/schemas/Error"}
     problem = lambda text: {"description": text, "content": {"application/json": {"schema": error}}}  # noqa: E731
     return jsonify({
-        "openapi": "3.1.0",
+        "openapi": "3.0.3",
         "info": {"title": "FMA x TikTok similar songs", "version": "1"},
         "paths": {
             "/api/search": {"post": {
@@ -95,12 +109,15 @@ def openapi():
                             "upload, each with how it was found, its speed relative to the upload and its "
                             "videos; tiktok_sounds_like: the sounds whose audio vectors are nearest, with "
                             "their videos; results: similar catalogue songs (the same recording first, "
-                            "marked same_recording), each with track id, title, artist, genre, score and "
-                            "TikTok uses; and, once trained, the popularity predicted from the audio "
+                            "marked same_recording), each with track id, title, artist, genre, score, "
+                            "TikTok uses, groups (per feature group: timbre, harmony, brightness, "
+                            "noisiness, the percentile of the pair's similarity among random catalogue "
+                            "pairs, 0-100) and summary (that comparison in one sentence); and, once trained, the popularity predicted from the audio "
                             "(value, 80 % range low-high, cross-validated r2)"},
                     "400": problem("missing file, unknown genre or bad k"),
                     "413": problem("file too large"), "415": problem("unsupported file type"),
-                    "422": problem("corrupt, undecodable or too short audio"),
+                    "422": problem("corrupt, undecodable, too short or too long audio, or no music heard "
+                                   "(silence or near-silence)"),
                     "503": problem("database unavailable")}}},
             "/api/genres": {"get": {"summary": "The 16 top-level genres",
                                     "responses": {"200": {"description": "genres with id and title"},
@@ -108,7 +125,9 @@ def openapi():
             "/api/tracks/{track_id}": {"get": {
                 "summary": "A catalogue track with its TikTok sounds (each with how it was found: "
                            "method title, audio or title+audio, with the title scores and, for audio, "
-                           "the votes, offset in the clip and speed) and videos",
+                           "the votes, offset in the clip and speed, and how in words), its "
+                           "videos, and more_like_this: the most similar catalogue songs, as in "
+                           "/api/search's results",
                 "parameters": [{"name": "track_id", "in": "path", "required": True,
                                 "schema": {"type": "integer"}}],
                 "responses": {"200": {"description": "the track"}, "404": problem("no such track"),
@@ -119,9 +138,13 @@ def openapi():
                 "parameters": [
                     {"name": "tags", "in": "query", "required": True, "schema": {"type": "string"},
                      "description": "up to 10 hashtags separated by commas or spaces, with or without #"},
-                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1},
+                     "description": "results per page, of each kind"},
+                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                                "maximum": hashtags.MAX_PAGE, "default": 1}},
                 ],
-                "responses": {"200": {"description": "sounds and songs, best first, each with its videos"},
+                "responses": {"200": {"description": "sounds and songs, best first, each with its videos; "
+                                                     "more: whether a next page has any"},
                               "400": problem("no hashtag, too many, or a malformed one"),
                               "503": problem("the store is unavailable")}}},
             "/api/charts": {"get": {
@@ -142,7 +165,16 @@ def openapi():
                               "404": problem("no such chart loaded"),
                               "503": problem("the store is unavailable")}}},
             "/api/openapi.json": {"get": {"summary": "This description",
-                                          "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+                                          "responses": {"200": {"description": "OpenAPI 3.0"}}}},
+            "/api/docs": {"get": {"summary": "This description as an interactive page (Swagger UI)",
+                                  "responses": {"200": {"description": "an HTML page",
+                                                        "content": {"text/html": {}}}}}},
+            "/api/docs/static/{filename}": {"get": {
+                "summary": "Swagger UI's scripts and styles, for /api/docs",
+                "parameters": [{"name": "filename", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "a file of the swagger-ui-bundle package"},
+                              "404": {"description": "no such file"}}}},
         },
         "components": {"schemas": {"Error": {"type": "object", "required": ["error"],
                                              "properties": {"error": {"type": "string"}}}}},

@@ -44,6 +44,18 @@ def chart_entries(conn, name: str) -> pd.DataFrame:
     return entries
 
 
+def catalogue_songs(conn, name: str) -> dict[int, dict]:
+    """Per chart position, the catalogue song its TikTok sounds were matched to, if any
+    (the most used one): the chart page links it to the song's page."""
+    with conn.cursor() as cur:
+        cur.execute("""SELECT DISTINCT ON (e.position) e.position, t.track_id, t.title
+                       FROM chart_entries e CROSS JOIN LATERAL unnest(e.music_ids) AS u(music_id)
+                       JOIN matches m ON m.music_id = u.music_id JOIN tracks t ON t.track_id = m.track_id
+                       JOIN tiktok_sounds s ON s.music_id = u.music_id
+                       WHERE e.chart = %s ORDER BY e.position, s.video_count DESC, t.track_id""", (name,))
+        return {position: {"track_id": track_id, "title": title} for position, track_id, title in cur.fetchall()}
+
+
 def summary(entries: pd.DataFrame) -> dict:
     """How many entries TikTok uses, in how many videos, and how position and engagement relate.
 

@@ -102,12 +102,25 @@ def _sent():
             yield "file name", upload.filename or ""
 
 
+def _chosen_genre() -> str:
+    """The genre the failed upload asked for, to keep it in the form; "" when the form
+    itself could not be read (too large, or cut off)."""
+    try:
+        return (request.form.get("genre") or "")[:60]
+    except (HTTPException, ValueError, OSError):
+        return ""
+
+
 def _render(status: int, message: str, retry_after: int | None = None):
     if request.path.startswith("/api/"):
         response = jsonify(error=message)
     else:
-        response = make_response(render_template("error.html", status=status, message=message,
-                                                 upload=request.endpoint == "pages.search"))
+        from webapp.similar import last_genres  # similar imports this module
+
+        upload = request.endpoint == "pages.search"
+        response = make_response(render_template(
+            "error.html", status=status, message=message, upload=upload, genres=last_genres(),
+            chosen=_chosen_genre() if upload else ""))
     response.status_code = status
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)

@@ -13,13 +13,17 @@ import re
 
 from text_pipeline.engagement import ENGAGEMENT
 from webapp.errors import AppError, quote
-from webapp.similar import ranked_videos
+from webapp.similar import ranked_videos, reachable
 
 MAX_TAGS = 10
+MAX_PAGE = 100
+"""The last page of suggestions served: past it, the totals' threshold search grows long."""
+VIDEOS_SHOWN = 6
+"""Videos shown per result on the page before "show all"."""
 _SPLIT = re.compile(r"[\s,#]+")
 _TAG = re.compile(r"^\w{1,100}$")
 VIDEO_COLUMNS = ("video_id", "video_url", "cover_url", "play_count", "like_count", "comment_count",
-                 "share_count", "hashtags", "author", "song_title")
+                 "share_count", "hashtags", "author", "song_title", "created_at")
 
 
 def parse_tags(raw: str | None) -> list[str]:
@@ -42,25 +46,29 @@ def parse_tags(raw: str | None) -> list[str]:
     return tags
 
 
-def suggestions(conn, tags: list[str], *, limit: int = 20, videos_per: int = 6) -> dict:
-    """The sounds and the catalogue songs most used with ``tags``, best first, with their videos.
+def suggestions(conn, tags: list[str], *, limit: int = 20, videos_per: int = 6, offset: int = 0) -> dict:
+    """The sounds and the catalogue songs most used with ``tags``, best first, with their videos:
+    ranks ``offset + 1`` to ``offset + limit`` of each, and ``more`` when either goes on.
 
     A sound's score is the engagement of its videos that carry any of the tags, each
     video counted once; a song's sums its matched sounds'. The rankings are read from
     the totals the TikTok load keeps per hashtag (:func:`top`), not from the videos.
     """
+    more = False
     with conn.cursor() as cur:
-        ranked = top(cur, "hashtag_sounds", "music_id", tags, limit, SOUND_EXACT)
+        ranked = top(cur, "hashtag_sounds", "music_id", tags, offset + limit + 1, SOUND_EXACT)[offset:]
+        more, ranked = more or len(ranked) > limit, ranked[:limit]
         cur.execute("""SELECT s.music_id, s.song_title, s.artist_name, s.is_original,
-                              m.track_id, tr.title, tr.artist
+                              m.track_id, tr.title, tr.artist, tr.audio_path
                        FROM tiktok_sounds s LEFT JOIN matches m USING (music_id)
                        LEFT JOIN tracks tr ON tr.track_id = m.track_id
                        WHERE s.music_id = ANY(%s)""", ([k for k, *_ in ranked],))
         about = {r[0]: _row(cur, r) for r in cur.fetchall()}
         sounds = [{**about[k], "video_count": videos, "score": score}
                   for k, _, videos, score in ranked if k in about]
-        ranked = top(cur, "hashtag_tracks", "track_id", tags, limit, SONG_EXACT)
-        cur.execute("""SELECT tr.track_id, tr.title, tr.artist, tr.genre_top,
+        ranked = top(cur, "hashtag_tracks", "track_id", tags, offset + limit + 1, SONG_EXACT)[offset:]
+        more, ranked = more or len(ranked) > limit, ranked[:limit]
+        cur.execute("""SELECT tr.track_id, tr.title, tr.artist, tr.genre_top, tr.audio_path,
                               array_agg(m.music_id ORDER BY m.music_id) AS music_ids
                        FROM tracks tr JOIN matches m USING (track_id)
                        WHERE tr.track_id = ANY(%s) GROUP BY tr.track_id""", ([k for k, *_ in ranked],))
@@ -71,12 +79,15 @@ def suggestions(conn, tags: list[str], *, limit: int = 20, videos_per: int = 6) 
                      | {m for song in songs for m in song["music_ids"]}, videos_per)
     for sound in sounds:
         track_id, title, artist = sound.pop("track_id"), sound.pop("title"), sound.pop("artist")
-        sound["song"] = {"track_id": track_id, "title": title, "artist": artist} if track_id else None
+        audio = reachable(sound.pop("audio_path"))
+        sound["song"] = ({"track_id": track_id, "title": title, "artist": artist, "has_audio": audio}
+                         if track_id else None)
         sound["videos"] = videos.get(sound["music_id"], [])
     for song in songs:
+        song["has_audio"] = reachable(song.pop("audio_path"))
         found = [v for m in song.pop("music_ids") for v in videos.get(m, [])]
         song["videos"] = sorted(found, key=lambda v: (-v["engagement"], v["video_id"]))[:videos_per]
-    return {"tags": tags, "sounds": sounds, "songs": songs}
+    return {"tags": tags, "offset": offset, "more": more, "sounds": sounds, "songs": songs}
 
 
 SOUND_EXACT = f"""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, send_file
+from flask import Blueprint, Response, current_app, redirect, render_template, request, send_file, url_for
 
+from batch.likeness import GROUPS
 from text_pipeline.charts import to_csv
-from webapp import charts, hashtags, similar
+from webapp import charts, hashtags, similar, songs
 from webapp.db import get_db
 from webapp.errors import AppError
 
@@ -28,14 +29,20 @@ def search():
     query = similar.read_upload(request.files.get("file"))
     per = current_app.config["VIDEOS_PER_SONG"]
     same = similar.same_recording(conn, query)
-    results = similar.similar_songs(conn, query, genre=genre, k=current_app.config["RESULTS"],
+    results = similar.similar_songs(conn, query.features, genre=genre, k=current_app.config["RESULTS"],
                                     videos_per_song=per, same=same)
     return render_template("results.html", query=query, genre=genre, results=results,
-                           hashtags=similar.hashtag_summary(results), groups=list(similar.GROUPS),
+                           hashtags=similar.hashtag_summary(results), groups=list(GROUPS),
                            popularity=similar.popularity(conn, query),
                            containing=similar.sounds_containing(conn, query, same, videos_per_sound=per),
                            sounds_like=similar.sounds_like(conn, query, k=current_app.config["SOUNDS_LIKE"],
                                                            videos_per_sound=per))
+
+
+@bp.get("/tracks/<int:track_id>")
+def track(track_id: int):
+    """A song page: the song, its player, its TikTok sounds and videos, and songs like it."""
+    return render_template("track.html", track=songs.song(get_db(), track_id), groups=list(GROUPS))
 
 
 @bp.get("/hashtags")
@@ -44,9 +51,11 @@ def hashtag_suggestions():
     raw = request.args.get("tags")
     if raw is None:
         return render_template("hashtags.html", found=None, raw="")
-    found = hashtags.suggestions(get_db(), hashtags.parse_tags(raw), limit=current_app.config["RESULTS"],
+    limit = current_app.config["RESULTS"]
+    page = similar.resolve_k(request.args.get("page"), 1, hashtags.MAX_PAGE, name="page")
+    found = hashtags.suggestions(get_db(), hashtags.parse_tags(raw), limit=limit, offset=(page - 1) * limit,
                                  videos_per=current_app.config["VIDEOS_PER_SONG"])
-    return render_template("hashtags.html", found=found, raw=raw)
+    return render_template("hashtags.html", found=found, raw=raw, page=page, shown=hashtags.VIDEOS_SHOWN)
 
 
 @bp.get("/charts")
@@ -65,7 +74,8 @@ def chart(name: str):
         worst = max([p["position"] for song in past["songs"] for p in song["positions"]] or [2])
         small = [(song, charts.history_plot(song, past["dates"], worst)) for song in past["songs"]]
     return render_template("chart.html", summary=charts.summary(entries), plot=charts.plot(entries),
-                           entries=charts.as_json(entries), history=past, small=small)
+                           entries=charts.as_json(entries), history=past, small=small,
+                           catalogue=charts.catalogue_songs(get_db(), name))
 
 
 @bp.get("/charts/<name>.csv")
@@ -77,6 +87,12 @@ def chart_csv(name: str):
 
 def _safe_name(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "chart"
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page says: the same icon as the pages'."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
 @bp.get("/audio/<int:track_id>")

@@ -12,25 +12,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from batch import search
-from batch.audio import AudioError
-from batch.features import FEATURE_NAMES
+from batch.audio import AudioError, is_silent, loudness_dbfs
 from batch.fingerprint import Peaks, analyse
 from batch.embedding import embed, vector_literal
+from batch.likeness import compare
 from text_pipeline.engagement import ENGAGEMENT
 from webapp.errors import AppError, quote
 
 UPLOAD_TYPES = (".mp3", ".wav", ".ogg", ".flac")
-
-GROUPS = {
-    "timbre": ("mfcc_",),
-    "harmony": ("chroma_",),
-    "brightness": ("centroid_", "rolloff_"),
-    "noisiness": ("zcr_",),
-}
-"""Feature groups compared in each result's chart, by name prefix."""
-_GROUP_INDEX = {g: np.array([i for i, n in enumerate(FEATURE_NAMES) if n.startswith(p)])
-                for g, p in GROUPS.items()}
-
 
 @dataclass(frozen=True)
 class Query:
@@ -41,11 +30,22 @@ class Query:
     peaks: Peaks
 
 
+_last_genres: list[dict] = []
+
+
 def genres(conn) -> list[dict]:
     """The 16 top-level genres: id and title."""
+    global _last_genres
     with conn.cursor() as cur:
         cur.execute("SELECT genre_id, title FROM genres WHERE is_top_level ORDER BY title")
-        return [{"id": gid, "title": title} for gid, title in cur.fetchall()]
+        _last_genres = [{"id": gid, "title": title} for gid, title in cur.fetchall()]
+    return _last_genres
+
+
+def last_genres() -> list[dict]:
+    """The genres this process last read: the error page's form offers them even when the
+    store is down."""
+    return _last_genres
 
 
 def resolve_genre(conn, value: str | None) -> str | None:
@@ -90,6 +90,11 @@ def read_upload(upload) -> Query:
             vector, peaks, clip = analyse(tmp.name)  # one decode, one STFT
         except AudioError as e:
             raise AppError(422, f"cannot use {name}: {e}") from None
+    if is_silent(clip.y):
+        level = loudness_dbfs(clip.y)
+        heard = "digital silence" if level == float("-inf") else f"a level of {level:.0f} dB below full scale"
+        raise AppError(422, f"we heard no music in {name}: the part we listened to is silent or nearly "
+                            f"({heard}). Upload a recording with music in it")
     return Query(name, clip.duration, (clip.start, clip.end), vector, peaks)
 
 
@@ -102,23 +107,26 @@ def same_recording(conn, query: Query) -> dict | None:
     return {"track_id": int(best.item), "hashes": best.hashes, "offset": best.offset, "speed": best.speed}
 
 
-def similar_songs(conn, query: Query, *, genre: str | None, k: int, videos_per_song: int,
-                  same: dict | None = None) -> list[dict]:
-    """The ``k`` most similar catalogue songs, each with its feature-group comparison and TikTok uses.
+def similar_songs(conn, features: np.ndarray, *, genre: str | None, k: int, videos_per_song: int,
+                  same: dict | None = None, exclude: int | None = None) -> list[dict]:
+    """The ``k`` catalogue songs most similar to raw ``features``, each with its TikTok uses and
+    how alike it is per feature group (percentiles among catalogue pairs, :mod:`batch.likeness`).
 
     When the upload is a recording of a catalogue song (``same``), that song comes first,
-    marked ``same_recording``, whatever its genre.
+    marked ``same_recording``, whatever its genre. ``exclude`` leaves one song out (a song
+    page's own).
     """
     try:
         scaler = search.load_scaler(conn)
     except LookupError as e:
         raise AppError(503, f"{e}") from None
-    hits = search.search(conn, query.features, genre=genre, k=k, scaler=scaler)
+    hits = search.search(conn, features, genre=genre, k=k + (exclude is not None), scaler=scaler)
+    hits = [h for h in hits if h.track_id != exclude][:k]
     if same is not None:
         with conn.cursor() as cur:
             cur.execute("""SELECT genre_top, 1 - (embedding <=> %s::vector) FROM track_vectors
                            WHERE track_id = %s""",
-                        (vector_literal(embed(query.features, *scaler)[0]), same["track_id"]))
+                        (vector_literal(embed(features, *scaler)[0]), same["track_id"]))
             row = cur.fetchone()
         if row is not None:
             hits = [search.Hit(same["track_id"], row[0], float(row[1]))] + [
@@ -130,16 +138,18 @@ def similar_songs(conn, query: Query, *, genre: str | None, k: int, videos_per_s
                        WHERE t.track_id = ANY(%s)""", (ids,))
         info = {row[0]: row[1:] for row in cur.fetchall()}
     uses = tiktok_uses(conn, ids, videos_per_song)
-    q = embed(query.features, *scaler)[0]
+    references = search.similarity_reference(conn)
+    q = embed(features, *scaler)[0]
     results = []
     for hit in hits:
         title, artist, audio_path, features = info.get(hit.track_id, (None, None, None, None))
-        s = embed(np.asarray(features, np.float32), *scaler)[0] if features else None
+        alike = (compare(q, embed(np.asarray(features, np.float32), *scaler)[0], references) if features
+                 else {"groups": {}, "summary": None})
         results.append({
             "track_id": hit.track_id, "title": title, "artist": artist,
             "genre": hit.genre_top or None, "score": round(hit.similarity, 4),
-            "has_audio": _reachable(audio_path),
-            "groups": {g: _group_similarity(q, s, idx) for g, idx in _GROUP_INDEX.items()},
+            "has_audio": reachable(audio_path),
+            **alike,
             "tiktok": uses.get(hit.track_id, []),
             "same_recording": same is not None and hit.track_id == same["track_id"],
         })
@@ -208,7 +218,7 @@ def ranked_videos(conn, pairs: str, params: dict, per: int, where: str = "") -> 
     ``pairs`` and ``where`` are this package's own SQL fragments, never request input.
     """
     columns = ("video_id", "video_url", "cover_url", "play_count", "like_count", "comment_count",
-               "share_count", "hashtags", "song_title", "author", "engagement")
+               "share_count", "hashtags", "song_title", "author", "created_at", "engagement")
     with conn.cursor() as cur:
         cur.execute(
             f"""SELECT key, music_id, {', '.join(columns)}
@@ -224,6 +234,7 @@ def ranked_videos(conn, pairs: str, params: dict, per: int, where: str = "") -> 
         found: dict = {}
         for row in cur.fetchall():
             video = dict(zip(names, row))
+            video["created_at"] = video["created_at"].isoformat() if video["created_at"] else None
             found.setdefault(video.pop("key"), []).append(video)
     return found
 
@@ -255,34 +266,6 @@ def hashtag_summary(results: list[dict], top: int = 15) -> list[tuple[str, int]]
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
 
 
-def track_detail(conn, track_id: int) -> dict:
-    with conn.cursor() as cur:
-        cur.execute("""SELECT track_id, title, artist, album, genre_top, listens, duration
-                       FROM tracks WHERE track_id = %s""", (track_id,))
-        row = cur.fetchone()
-        if row is None:
-            raise AppError(404, f"no track {track_id} in the catalogue")
-        track = dict(zip([d[0] for d in cur.description], row))
-        cur.execute("""SELECT s.music_id, s.song_title, s.artist_name, s.video_count, s.total_plays,
-                              m.method, m.title_score, m.artist_score, m.total_score,
-                              m.audio_hashes, m.audio_offset, m.audio_speed
-                       FROM matches m JOIN tiktok_sounds s USING (music_id)
-                       WHERE m.track_id = %s ORDER BY s.total_plays DESC""", (track_id,))
-        track["sounds"] = [dict(zip([d[0] for d in cur.description], r)) for r in cur.fetchall()]
-    track["videos"] = tiktok_uses(conn, [track_id], 50).get(track_id, [])
-    return track
-
-
-def _reachable(audio_path: str | None) -> bool:
+def reachable(audio_path: str | None) -> bool:
     """True when the clip can be played: a local file that exists, or an S3 object (presigned)."""
     return bool(audio_path) and (audio_path.startswith("s3://") or os.path.isfile(audio_path))
-
-
-def _group_similarity(q: np.ndarray, s: np.ndarray | None, idx: np.ndarray) -> float | None:
-    """Cosine similarity of two search vectors on one feature group, as 0..100."""
-    if s is None:
-        return None
-    a, b = q[idx], s[idx]
-    denom = float(np.linalg.norm(a) * np.linalg.norm(b))
-    cos = float(a @ b) / denom if denom else 0.0
-    return round(50 * (cos + 1), 1)

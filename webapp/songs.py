@@ -1,0 +1,52 @@
+"""One catalogue song: its facts, the TikTok sounds that use it and how each was found,
+its videos, and the catalogue songs most like it. The song page and ``/api/tracks/<id>``
+both read it from :func:`song`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from webapp.errors import AppError
+from webapp.similar import reachable, similar_songs, tiktok_uses
+
+HOW = {
+    "title": "found by its title",
+    "audio": "heard in the sound's audio",
+    "title+audio": "found by its title and heard in its audio",
+}
+"""How a sound was matched to the song (``matches.method``), in words."""
+
+
+def song(conn, track_id: int, *, videos: int = 50, more: int = 6, videos_per_song: int = 3) -> dict:
+    """The song ``track_id`` with ``sounds``, its ``videos`` most engaging videos and ``more_like_this``.
+
+    Raises
+    ------
+    AppError
+        404 when the catalogue has no such song.
+    """
+    with conn.cursor() as cur:
+        cur.execute("""SELECT t.track_id, t.title, t.artist, t.album, t.genre_top, t.listens, t.duration,
+                              t.audio_path, v.features
+                       FROM tracks t LEFT JOIN track_vectors v USING (track_id)
+                       WHERE t.track_id = %s""", (track_id,))
+        row = cur.fetchone()
+        if row is None:
+            raise AppError(404, f"no track {track_id} in the catalogue")
+        track = dict(zip([d[0] for d in cur.description], row))
+        cur.execute("""SELECT s.music_id, s.song_title, s.artist_name, s.video_count, s.total_plays,
+                              m.method, m.title_score, m.artist_score, m.total_score,
+                              m.audio_hashes, m.audio_offset, m.audio_speed
+                       FROM matches m JOIN tiktok_sounds s USING (music_id)
+                       WHERE m.track_id = %s ORDER BY s.total_plays DESC, s.music_id""", (track_id,))
+        names = [d[0] for d in cur.description]
+        track["sounds"] = [dict(zip(names, r)) for r in cur.fetchall()]
+    for sound in track["sounds"]:
+        sound["how"] = HOW.get(sound["method"], sound["method"])
+    features = track.pop("features")
+    track["has_audio"] = reachable(track.pop("audio_path"))
+    track["videos"] = tiktok_uses(conn, [track_id], videos).get(track_id, [])
+    track["more_like_this"] = [] if features is None else similar_songs(
+        conn, np.asarray(features, np.float32), genre=None, k=more, videos_per_song=videos_per_song,
+        exclude=track_id)
+    return track
