@@ -164,3 +164,22 @@ def test_the_catalogue_load_stores_the_reference_pairs_beside_the_vectors(catalo
     assert [r[0] for r in rows] == sorted(GROUPS) and {r[1] for r in rows} == {REFERENCE_PAIRS}
     assert all(len(q) == 101 and q == sorted(q) and -1.0 <= q[0] < q[-1] <= 1.0 for _, _, q in rows)
     assert version.endswith(".2")  # CATALOGUE_SHAPE: a store loaded before sql/011 is loaded again
+
+
+def test_a_chart_entry_whose_sound_is_a_catalogue_song_links_to_its_page(client, catalogue, store_url):  # noqa: F811
+    import pandas as pd
+
+    from batch import db
+    from batch.load import load_charts
+
+    entry = {"chart": "linktest-2020-01-01", "series": "linktest", "region": "global", "period": "daily",
+             "date": pd.Timestamp("2020-01-01").date(), "kind": "top200", "title": "Rock Study", "artist": "Someone",
+             "artists": ["Someone"], "streams": 10, "url": None, "sounds": 1, "videos": 2, "plays": 110,
+             "likes": 101, "comments": 0, "shares": 0, "engagement": 312, "music_ids": ["m1"]}
+    other = {**entry, "position": 2, "title": "Not Here", "music_ids": ["nobody"], "videos": 0, "sounds": 0}
+    conn = db.connect(store_url)
+    load_charts(conn, pd.DataFrame([{**entry, "position": 1}, other]))
+    conn.close()
+    page = client.get("/charts/linktest-2020-01-01").get_data(as_text=True)
+    assert page.count('class="in-catalogue"') == 1
+    assert f'href="/tracks/{catalogue[0]["track_id"]}">in the catalogue: {catalogue[0]["title"]}</a>' in page

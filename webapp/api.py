@@ -112,8 +112,9 @@ def openapi():
                             "marked same_recording), each with track id, title, artist, genre, score, "
                             "TikTok uses, groups (per feature group: timbre, harmony, brightness, "
                             "noisiness, the percentile of the pair's similarity among random catalogue "
-                            "pairs, 0-100) and summary (that comparison in one sentence); and, once trained, the popularity predicted from the audio "
-                            "(value, 80 % range low-high, cross-validated r2)"},
+                            "pairs, 0-100) and summary (that comparison in one sentence); and, once "
+                            "trained, the popularity predicted from the audio (value, 80 % range "
+                            "low-high, cross-validated r2)"},
                     "400": problem("missing file, unknown genre or bad k"),
                     "413": problem("file too large"), "415": problem("unsupported file type"),
                     "422": problem("corrupt, undecodable, too short or too long audio, or no music heard "

@@ -54,10 +54,9 @@ def suggestions(conn, tags: list[str], *, limit: int = 20, videos_per: int = 6, 
     video counted once; a song's sums its matched sounds'. The rankings are read from
     the totals the TikTok load keeps per hashtag (:func:`top`), not from the videos.
     """
-    more = False
     with conn.cursor() as cur:
-        ranked = top(cur, "hashtag_sounds", "music_id", tags, offset + limit + 1, SOUND_EXACT)[offset:]
-        more, ranked = more or len(ranked) > limit, ranked[:limit]
+        ranked, more_sounds = _page(top(cur, "hashtag_sounds", "music_id", tags, offset + limit + 1, SOUND_EXACT),
+                                    offset, limit)
         cur.execute("""SELECT s.music_id, s.song_title, s.artist_name, s.is_original,
                               m.track_id, tr.title, tr.artist, tr.audio_path
                        FROM tiktok_sounds s LEFT JOIN matches m USING (music_id)
@@ -66,8 +65,8 @@ def suggestions(conn, tags: list[str], *, limit: int = 20, videos_per: int = 6, 
         about = {r[0]: _row(cur, r) for r in cur.fetchall()}
         sounds = [{**about[k], "video_count": videos, "score": score}
                   for k, _, videos, score in ranked if k in about]
-        ranked = top(cur, "hashtag_tracks", "track_id", tags, offset + limit + 1, SONG_EXACT)[offset:]
-        more, ranked = more or len(ranked) > limit, ranked[:limit]
+        ranked, more_songs = _page(top(cur, "hashtag_tracks", "track_id", tags, offset + limit + 1, SONG_EXACT),
+                                   offset, limit)
         cur.execute("""SELECT tr.track_id, tr.title, tr.artist, tr.genre_top, tr.audio_path,
                               array_agg(m.music_id ORDER BY m.music_id) AS music_ids
                        FROM tracks tr JOIN matches m USING (track_id)
@@ -87,7 +86,12 @@ def suggestions(conn, tags: list[str], *, limit: int = 20, videos_per: int = 6, 
         song["has_audio"] = reachable(song.pop("audio_path"))
         found = [v for m in song.pop("music_ids") for v in videos.get(m, [])]
         song["videos"] = sorted(found, key=lambda v: (-v["engagement"], v["video_id"]))[:videos_per]
-    return {"tags": tags, "offset": offset, "more": more, "sounds": sounds, "songs": songs}
+    return {"tags": tags, "offset": offset, "more": more_sounds or more_songs, "sounds": sounds, "songs": songs}
+
+
+def _page(ranked: list, offset: int, limit: int) -> tuple[list, bool]:
+    """Ranks ``offset + 1`` to ``offset + limit`` of ``ranked`` (read one further), and whether more follow."""
+    return ranked[offset:offset + limit], len(ranked) > offset + limit
 
 
 SOUND_EXACT = f"""

@@ -15,7 +15,7 @@ from batch import search
 from batch.audio import AudioError, is_silent, loudness_dbfs
 from batch.fingerprint import Peaks, analyse
 from batch.embedding import embed, vector_literal
-from batch.likeness import compare
+from batch.likeness import GROUPS, compare
 from text_pipeline.engagement import ENGAGEMENT
 from webapp.errors import AppError, quote
 
@@ -142,9 +142,9 @@ def similar_songs(conn, features: np.ndarray, *, genre: str | None, k: int, vide
     q = embed(features, *scaler)[0]
     results = []
     for hit in hits:
-        title, artist, audio_path, features = info.get(hit.track_id, (None, None, None, None))
-        alike = (compare(q, embed(np.asarray(features, np.float32), *scaler)[0], references) if features
-                 else {"groups": {}, "summary": None})
+        title, artist, audio_path, stored = info.get(hit.track_id, (None, None, None, None))
+        alike = (compare(q, embed(np.asarray(stored, np.float32), *scaler)[0], references) if stored
+                 else {"groups": dict.fromkeys(GROUPS), "summary": None})
         results.append({
             "track_id": hit.track_id, "title": title, "artist": artist,
             "genre": hit.genre_top or None, "score": round(hit.similarity, 4),
