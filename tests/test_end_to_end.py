@@ -99,6 +99,11 @@ def test_screenshots_of_the_results_and_a_song_page(first_run, corpus, store_url
         page.wait_for_selector("#more-like-this li.result")
         assert page.locator("#videos li.cover").count() > 0 and page.locator("#song audio").count() == 1
         screenshot(page, tmp_path / "song.png", full_page=False)
+        cards = page.locator("#videos li.cover")  # the busiest song: more videos than shown
+        assert cards.count() > 12 and page.locator("#videos li.cover:visible").count() == 12
+        page.click("#videos [data-show-more]")  # "Show all" opens the rest
+        assert page.locator("#videos li.cover:visible").count() == cards.count()
+        assert page.locator("#videos [data-show-more]").count() == 0
 
 
 def test_a_second_run_changes_nothing(first_run, corpus, store_url, spark):
