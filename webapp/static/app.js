@@ -1,5 +1,5 @@
 // The page's behaviour: the upload (drop zone, progress, results or an error in place),
-// bars for the feature charts, placeholders for dead covers, and "show all" for videos.
+// bars for the feature charts, and placeholders for dead covers.
 // Without script the form posts as a plain form, and every page still works.
 
 function enhance(root) {
@@ -10,12 +10,6 @@ function enhance(root) {
   root.querySelectorAll(".frame img").forEach((img) => {
     if (img.complete && img.naturalWidth === 0) broken(img);
     img.addEventListener("error", () => broken(img));
-  });
-  root.querySelectorAll("[data-show-more]").forEach((button) => {
-    button.addEventListener("click", () => {
-      button.previousElementSibling.querySelectorAll("[data-extra]").forEach((li) => { li.hidden = false; });
-      button.remove();
-    });
   });
   const form = root.querySelector("#search-form");
   if (form) uploads(form);
