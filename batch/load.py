@@ -253,8 +253,9 @@ def _read_parquet(path, columns, *, optional=()) -> pa.Table:
     return dataset.to_table(columns=[*columns, *present])  # only what is loaded is read
 
 
-def into_store(load, *args, **kwargs) -> LoadResult:
-    """Run ``load(conn, *args, **kwargs)`` on the store (DATABASE_URL, else embedded), migrated first."""
+def into_store(load, *args, **kwargs):
+    """Run ``load(conn, *args, **kwargs)`` on the store (DATABASE_URL, else embedded), migrated
+    first, and return what it returns (a :class:`LoadResult` for the loads)."""
     conn = db.connect()
     try:
         db.migrate(conn)
@@ -334,12 +335,7 @@ def tiktok_version(videos: str | Path, matches: str | Path | None = None,
 def unchanged(dataset: str, version: str) -> bool:
     """True when the store's last committed load of ``dataset`` came from ``version``: a job
     can skip its work (popularity, charts). False when the store cannot say."""
-    conn = db.connect()
-    try:
-        db.migrate(conn)
-        return loaded_version(conn, dataset) == version
-    finally:
-        conn.close()
+    return into_store(lambda conn: loaded_version(conn, dataset) == version)
 
 
 def loaded_version(conn, dataset: str) -> str | None:

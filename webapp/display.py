@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+VIDEOS_SHOWN = 6
+"""Video cards shown per song or sound before "Show all" (the ``covers`` macro's default)."""
+
 
 def compact(n) -> str:
     """1234 -> "1,234"; 16400 -> "16.4K"; 1234567 -> "1.2M"; 12345678901 -> "12.3B": short
@@ -39,3 +42,4 @@ def day(iso) -> str:
 
 def init_app(app) -> None:
     app.jinja_env.filters.update(compact=compact, web_link=web_link, day=day)
+    app.jinja_env.globals["videos_shown"] = VIDEOS_SHOWN

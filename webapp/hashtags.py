@@ -18,8 +18,6 @@ from webapp.similar import ranked_videos, reachable
 MAX_TAGS = 10
 MAX_PAGE = 100
 """The last page of suggestions served: past it, the totals' threshold search grows long."""
-VIDEOS_SHOWN = 6
-"""Videos shown per result on the page before "show all"."""
 _SPLIT = re.compile(r"[\s,#]+")
 _TAG = re.compile(r"^\w{1,100}$")
 VIDEO_COLUMNS = ("video_id", "video_url", "cover_url", "play_count", "like_count", "comment_count",

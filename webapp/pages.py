@@ -55,7 +55,7 @@ def hashtag_suggestions():
     page = similar.resolve_k(request.args.get("page"), 1, hashtags.MAX_PAGE, name="page")
     found = hashtags.suggestions(get_db(), hashtags.parse_tags(raw), limit=limit, offset=(page - 1) * limit,
                                  videos_per=current_app.config["VIDEOS_PER_SONG"])
-    return render_template("hashtags.html", found=found, raw=raw, page=page, shown=hashtags.VIDEOS_SHOWN)
+    return render_template("hashtags.html", found=found, raw=raw, page=page)
 
 
 @bp.get("/charts")
