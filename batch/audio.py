@@ -17,6 +17,11 @@ definition of "the clip" lives in one place:
 
 Steps 3 to 5 are what ``librosa.load(path, sr=22050, offset=start, duration=30)``
 does, which is what the fidelity tests compare against.
+
+Listening (the landmark fingerprints of :mod:`batch.fingerprint`) hears more than the
+window: :class:`Blocks` gives the source's first :data:`LISTEN_SECONDS`, decoded, mixed
+down and resampled block by block, so memory stays one block whatever the length, and
+the samples equal those of one whole decode resampled at once.
 """
 
 from __future__ import annotations
@@ -44,6 +49,11 @@ PREROLL_SECONDS = 1.0
 """Decoded and dropped before the window, so that a seek gives a full decode's samples."""
 BLOCK_FRAMES = 65536
 """Frames per block when a source without a trustworthy length is decoded in blocks."""
+LISTEN_SECONDS = 600.0
+"""Longest part of a source that is listened to (fingerprinted): its first 10 minutes.
+Songs run 3 to 5 minutes and TikTok sounds up to a few; a longer file (a DJ mix, an
+album in one file) is heard up to here, and the page says so. 10 minutes is 25,840
+frames of 23.2 ms, inside the 16-bit frame numbers the fingerprints are stored with."""
 SILENCE_DBFS = -60.0
 """A window quieter than this (RMS in dB below full scale) holds no music to compare:
 quiet recorded music sits around -40 to -20 dBFS, a mute or hissing file below -60."""
@@ -76,6 +86,10 @@ class Clip:
     sr: int
     duration: float
     start: float
+    heard: float = 0.0
+    """Seconds of the source that were listened to (:func:`batch.fingerprint.analyse`)."""
+    note: str | None = None
+    """Why listening stopped before the end of the source, in words for the user."""
 
     @property
     def end(self) -> float:
@@ -122,16 +136,8 @@ def load_clip(source: str | os.PathLike | bytes) -> Clip:
             ) from None
         y, sr_native, n, start = found
 
-    if y.shape[1] == 1:
-        mono = y[:, 0]
-    elif y.shape[1] == 2:
-        # Bit-identical to librosa.to_mono's mean over two channels, ~10x faster.
-        mono = (y[:, 0] + y[:, 1]) * 0.5
-    else:
-        mono = y.mean(axis=1, dtype=np.float32)
-
     return Clip(
-        y=resample(mono, sr_native=sr_native),
+        y=resample(_mono(y), sr_native=sr_native),
         sr=SR,
         duration=n / sr_native,
         start=start / sr_native,
@@ -179,8 +185,8 @@ def _sndfile_window(data: bytes) -> tuple[np.ndarray, int, int, int]:
     return _cut(_sndfile_blocks(data), start, length), sr_native, n, start
 
 
-def _sndfile_blocks(data: bytes):
-    with sf.SoundFile(io.BytesIO(data)) as f:  # not f.blocks(), which trusts the header's length
+def _sndfile_blocks(data: bytes | str):
+    with sf.SoundFile(io.BytesIO(data) if isinstance(data, bytes) else data) as f:  # not f.blocks(), which trusts the header's length
         while (block := f.read(BLOCK_FRAMES, dtype="float32", always_2d=True)).shape[0]:
             yield block
 
@@ -209,10 +215,10 @@ def _av_window(data: bytes) -> tuple[np.ndarray, int, int, int] | None:
         return None
 
 
-def _av_blocks(data: bytes):
+def _av_blocks(data: bytes | str | os.PathLike):
     import av
 
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data) if isinstance(data, bytes) else str(data)) as container:
         stream = next(s for s in container.streams if s.type == "audio")
         resampler = av.AudioResampler(format="fltp")
         for frame in container.decode(stream):
@@ -241,6 +247,128 @@ def _cut(blocks, start: int, length: int) -> np.ndarray:
         if at >= start + length:
             break
     return np.ascontiguousarray(np.concatenate(kept), dtype=np.float32)
+
+
+class Blocks:
+    """Mono blocks at :data:`SR` of a source's first ``limit`` seconds, for listening.
+
+    Iterating decodes ``source`` (a path, read from disk as it goes, or a file's bytes)
+    one block at a time, mixes each down as :func:`load_clip` does and resamples it with
+    one soxr stream, which gives the same samples as resampling the whole at once. After
+    the iteration, :attr:`heard` is the seconds given, :attr:`cut` says the source went on
+    past ``limit``, and :attr:`broken` holds the decoder's complaint when a corrupt block
+    ended the listening early: what came before it is kept. A source that fails on its
+    first block raises :class:`AudioError`, as :func:`load_clip` would.
+    """
+
+    def __init__(self, source: str | os.PathLike | bytes, *, limit: float = LISTEN_SECONDS):
+        self.source, self.limit = source, limit
+        self.heard, self.cut, self.broken = 0.0, False, None
+
+    def __iter__(self):
+        raw, sr_native = self._decoded()
+        wanted = int(self.limit * SR)
+        stream = None if sr_native == SR else soxr.ResampleStream(
+            sr_native, SR, 1, dtype="float32", quality="soxr_hq")
+        given = taken = 0  # output samples given, source frames read
+        while True:
+            try:
+                block = next(raw, None)
+            except (sf.SoundFileError, RuntimeError, EOFError, ValueError) as e:
+                if not taken:
+                    raise AudioError(f"undecodable audio: {e}") from None
+                self.broken = str(e).rsplit(": ", 1)[-1].rstrip(".")
+                block = None
+            last = block is None or taken + block.shape[0] >= self.limit * sr_native + sr_native
+            if block is not None:
+                taken += block.shape[0]
+                mono = _mono(block)
+            else:
+                mono = np.zeros(0, np.float32)
+            y = mono if stream is None else stream.resample_chunk(mono, last=last)
+            if last and block is None and stream is not None:
+                # soxr's stream ends where a one-shot resample of the whole would; fix the
+                # length to ceil(n * SR / sr_native) as :func:`resample` does.
+                y = np.pad(y, (0, max(0, int(math.ceil(taken * SR / sr_native)) - given - y.shape[0])))
+                y = y[: max(0, int(math.ceil(taken * SR / sr_native)) - given)]
+            if given + y.shape[0] > wanted:
+                y, self.cut = y[: wanted - given], True
+            if y.shape[0]:
+                given += y.shape[0]
+                self.heard = given / SR
+                yield np.ascontiguousarray(y, dtype=np.float32)
+            if block is None or given >= wanted:
+                self.cut = self.cut or (block is not None and _more(raw))
+                return
+
+    def _decoded(self):
+        """(blocks of (frames, channels) float32, native rate) from libsndfile, else PyAV."""
+        source = self.source
+        opened = io.BytesIO(bytes(source)) if isinstance(source, (bytes, bytearray, memoryview)) \
+            else os.fspath(source)
+        try:
+            with sf.SoundFile(opened) as f:
+                rate = f.samplerate
+            return _sndfile_blocks(opened if isinstance(opened, str) else bytes(source)), rate
+        except (sf.SoundFileError, RuntimeError) as e:
+            found = _av_rate(source)
+            if found is None:
+                raise AudioError(f"undecodable audio: {e}") from None
+            return _av_blocks(source), found
+
+    def note(self) -> str | None:
+        """Why listening stopped before the source's end, in words a user can act on."""
+        if self.broken:
+            return (f"the file is damaged {clock(self.heard)} in ({self.broken}): we listened up to there")
+        if self.cut:
+            return f"we listened to the first {clock(self.limit)}, the longest we listen to"
+        return None
+
+
+def _more(blocks) -> bool:
+    """True when ``blocks`` has another block (a damaged one counts)."""
+    try:
+        return next(blocks, None) is not None
+    except (sf.SoundFileError, RuntimeError, EOFError, ValueError):
+        return True
+
+
+def clock(seconds: float) -> str:
+    """``seconds`` as m:ss (or h:mm:ss)."""
+    whole = int(seconds)
+    h, m, s = whole // 3600, whole // 60 % 60, whole % 60
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def _mono(y: np.ndarray) -> np.ndarray:
+    """(frames, channels) to mono by averaging the channels, as librosa.to_mono."""
+    if y.shape[1] == 1:
+        return np.ascontiguousarray(y[:, 0])
+    if y.shape[1] == 2:
+        # Bit-identical to librosa.to_mono's mean over two channels, ~10x faster.
+        return (y[:, 0] + y[:, 1]) * 0.5
+    return y.mean(axis=1, dtype=np.float32)
+
+
+def _av_rate(source) -> int | None:
+    """The sample rate of an m4a or aac source that PyAV can open; None for anything else."""
+    import av
+
+    head = bytes(source[:8]) if isinstance(source, (bytes, bytearray, memoryview)) else _head(source)
+    if not (head[4:8] == b"ftyp" or (head[:1] == b"\xff" and head[1] & 0xF6 == 0xF0)):
+        return None
+    try:
+        with av.open(io.BytesIO(bytes(source)) if isinstance(source, (bytes, bytearray, memoryview))
+                     else os.fspath(source)) as container:
+            stream = next((s for s in container.streams if s.type == "audio"), None)
+            return int(stream.rate or stream.codec_context.sample_rate) if stream else None
+    except (av.error.FFmpegError, ValueError, IndexError):
+        return None
+
+
+def _head(path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(8)
 
 
 def loudness_dbfs(y: np.ndarray) -> float:

@@ -276,7 +276,15 @@ def summarize(frames: np.ndarray) -> np.ndarray:
 
 def _stft_magnitude(y: np.ndarray) -> np.ndarray:
     """|STFT| as (frames, 1 + n_fft/2) float32: librosa.stft's framing, padding and window."""
-    padded = np.pad(y, N_FFT // 2)
+    return stft_of_padded(np.pad(y, N_FFT // 2))
+
+
+def stft_of_padded(padded: np.ndarray) -> np.ndarray:
+    """|STFT| of samples already padded by ``n_fft/2`` at the front: the frames that fit.
+
+    Frame ``j`` of the result is frame ``j`` of :func:`stft_magnitude` of the whole
+    signal, bit for bit, so a long source can be transformed a stretch at a time.
+    """
     frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP_LENGTH]
     # librosa transforms in float64 and rounds to complex64; a float32 transform
     # differs by ~1e-7 relative and takes 40 % of the time.

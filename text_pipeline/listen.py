@@ -339,7 +339,8 @@ def _identify_batches(batches, broadcast):
             peaks = Peaks(np.asarray(t, np.int16), np.asarray(f, np.float32), np.asarray(r, np.int8))
             best = identify(index, peaks)
             if best:
-                rows.append((music_id, int(best[0].item), best[0].hashes, best[0].offset, best[0].speed))
+                rows.append((music_id, int(best[0].item), best[0].hashes, max(0.0, best[0].offset),
+                             best[0].speed))
         yield pd.DataFrame(rows, columns=["tiktok_music_id", "fma_track_id", "audio_hashes",
                                           "audio_offset", "audio_speed"]).astype(
             {"fma_track_id": "int64", "audio_hashes": "int32"})

@@ -22,11 +22,14 @@ def search():
     per = current_app.config["VIDEOS_PER_SONG"]
     same = similar.same_recording(conn, query)
     results = similar.similar_songs(conn, query.features, genre=genre, k=k, videos_per_song=per, same=same)
+    containing = similar.sounds_containing(conn, query, same, videos_per_sound=per)
     return jsonify(
         query={"filename": query.filename, "duration": round(query.duration, 3),
-               "window": [round(query.window[0], 3), round(query.window[1], 3)], "genre": genre, "k": k},
+               "window": [round(query.window[0], 3), round(query.window[1], 3)],
+               "listened": round(query.heard, 3), "listening_note": query.note, "genre": genre, "k": k},
         same_recording=same,
-        tiktok_sounds_containing=similar.sounds_containing(conn, query, same, videos_per_sound=per),
+        tiktok_sounds_containing=containing,
+        where_tiktok_listens=similar.listening_strip(query, containing),
         tiktok_sounds_like=similar.sounds_like(conn, query, k=current_app.config["SOUNDS_LIKE"],
                                                videos_per_sound=per),
         results=results,
@@ -103,11 +106,19 @@ def openapi():
                               "maximum": current_app.config["MAX_RESULTS"], "default": current_app.config["RESULTS"]},
                     }}}}},
                 "responses": {
-                    "200": {"description": "the query; same_recording: the catalogue song the upload is a "
-                            "recording of, identified by its audio fingerprint (track_id, hashes, offset s, "
-                            "speed), or null; tiktok_sounds_containing: TikTok sounds heard to contain the "
-                            "upload, each with how it was found, its speed relative to the upload and its "
-                            "videos; tiktok_sounds_like: the sounds whose audio vectors are nearest, with "
+                    "200": {"description": "the query (window: the seconds the 245-number vector "
+                            "describes; listened: the seconds heard for identification, from the start, "
+                            "at most 600; listening_note: why listening stopped before the end, or null); "
+                            "same_recording: the catalogue song the upload is a "
+                            "recording of, identified by its audio fingerprint (track_id, hashes, offset: "
+                            "where in the catalogue's recording the upload starts, in s, below 0 when the "
+                            "upload starts before it; speed), or null; tiktok_sounds_containing: TikTok "
+                            "sounds heard to contain the upload, each with how it was found, its speed "
+                            "relative to the upload, variant (original speed, sped up or slowed), offset "
+                            "(where in the upload it starts, s), covers (how many seconds of the upload it "
+                            "uses) and its videos; where_tiktok_listens: the parts of the upload those "
+                            "sounds use (segments with start, end and videos), the busiest part, the share "
+                            "of videos per variant and a sentence, or null; tiktok_sounds_like: the sounds whose audio vectors are nearest, with "
                             "their videos; results: similar catalogue songs (the same recording first, "
                             "marked same_recording), each with track id, title, artist, genre, score, "
                             "TikTok uses, groups (per feature group: timbre, harmony, brightness, "
@@ -126,8 +137,8 @@ def openapi():
             "/api/tracks/{track_id}": {"get": {
                 "summary": "A catalogue track with its TikTok sounds (each with how it was found: "
                            "method title, audio or title+audio, with the title scores and, for audio, "
-                           "the votes, offset in the clip and speed, and how in words), its "
-                           "videos, and more_like_this: the most similar catalogue songs, as in "
+                           "the votes, offset in the song and speed, and how in words), its "
+                           "videos, where_tiktok_listens (as in /api/search), and more_like_this: the most similar catalogue songs, as in "
                            "/api/search's results",
                 "parameters": [{"name": "track_id", "in": "path", "required": True,
                                 "schema": {"type": "integer"}}],

@@ -31,10 +31,11 @@ def search():
     same = similar.same_recording(conn, query)
     results = similar.similar_songs(conn, query.features, genre=genre, k=current_app.config["RESULTS"],
                                     videos_per_song=per, same=same)
+    containing = similar.sounds_containing(conn, query, same, videos_per_sound=per)
     return render_template("results.html", query=query, genre=genre, results=results,
                            hashtags=similar.hashtag_summary(results), groups=list(GROUPS),
-                           popularity=similar.popularity(conn, query),
-                           containing=similar.sounds_containing(conn, query, same, videos_per_sound=per),
+                           popularity=similar.popularity(conn, query), containing=containing,
+                           strip=similar.listening_strip(query, containing),
                            sounds_like=similar.sounds_like(conn, query, k=current_app.config["SOUNDS_LIKE"],
                                                            videos_per_sound=per))
 

@@ -17,6 +17,7 @@ from batch.fingerprint import Peaks, analyse
 from batch.embedding import embed, vector_literal
 from batch.likeness import GROUPS, compare
 from text_pipeline.engagement import ENGAGEMENT
+from webapp import strip
 from webapp.errors import AppError, quote
 
 UPLOAD_TYPES = (".mp3", ".wav", ".ogg", ".flac")
@@ -28,6 +29,8 @@ class Query:
     window: tuple[float, float]
     features: np.ndarray
     peaks: Peaks
+    heard: float = 0.0  # seconds listened to, from the start (batch.audio.LISTEN_SECONDS at most)
+    note: str | None = None  # why listening stopped before the end of the file
 
 
 _last_genres: list[dict] = []
@@ -95,7 +98,7 @@ def read_upload(upload) -> Query:
         heard = "digital silence" if level == float("-inf") else f"a level of {level:.0f} dB below full scale"
         raise AppError(422, f"we heard no music in {name}: the part we listened to is silent or nearly "
                             f"({heard}). Upload a recording with music in it")
-    return Query(name, clip.duration, (clip.start, clip.end), vector, peaks)
+    return Query(name, clip.duration, (clip.start, clip.end), vector, peaks, clip.heard, clip.note)
 
 
 def same_recording(conn, query: Query) -> dict | None:
@@ -104,6 +107,8 @@ def same_recording(conn, query: Query) -> dict | None:
     if not found:
         return None
     best = found[0]
+    # offset: where in the catalogue's recording the upload starts; below 0 when the upload
+    # starts before it (a whole song against a catalogue clip of its middle)
     return {"track_id": int(best.item), "hashes": best.hashes, "offset": best.offset, "speed": best.speed}
 
 
@@ -166,17 +171,37 @@ def sounds_containing(conn, query: Query, same: dict | None, *, videos_per_sound
     """
     found: dict[str, dict] = {}
     for hit in search.identify(conn, query.peaks, among="sounds", top=limit):
+        # The upload plays hit.speed times as fast as the sound, and the offset is in the
+        # sound's time: the sound starts -offset / hit.speed seconds into the upload.
         found[str(hit.item)] = {"music_id": str(hit.item), "speed": round(1.0 / hit.speed, 3),
+                                "offset": round(max(0.0, -hit.offset / hit.speed), 2),
                                 "hashes": hit.hashes, "how": "heard in the sound"}
     if same is not None:
         with conn.cursor() as cur:
-            cur.execute("""SELECT music_id, audio_speed, audio_hashes FROM matches
+            cur.execute("""SELECT music_id, audio_speed, audio_hashes, audio_offset FROM matches
                            WHERE track_id = %s AND method IN ('audio', 'title+audio')""",
                         (same["track_id"],))
-            for music_id, speed, hashes in cur.fetchall():
+            for music_id, speed, hashes, offset in cur.fetchall():
+                # The batch job placed the sound in the catalogue's recording, which starts
+                # -same.offset into the upload.
+                at = None if offset is None else round(max(0.0, offset - same["offset"]), 2)
                 found.setdefault(music_id, {"music_id": music_id, "speed": speed, "hashes": hashes,
-                                            "how": "identified by the catalogue job"})
+                                            "offset": at, "how": "identified by the catalogue job"})
+    with conn.cursor() as cur:
+        cur.execute("SELECT music_id, duration FROM sound_vectors WHERE music_id = ANY(%s)", (list(found),))
+        for music_id, seconds in cur.fetchall():
+            sound = found[music_id]
+            sound["variant"] = strip.variant(sound["speed"])
+            # how much of the upload the sound covers: a sound sped up 1.25x covers 1.25x its length
+            sound["covers"] = round(seconds * (sound["speed"] or 1.0), 2) if sound["offset"] is not None else None
     return _with_sound_videos(conn, list(found.values()), videos_per_sound)[:limit]
+
+
+def listening_strip(query: Query, containing: list[dict]) -> dict | None:
+    """Where in the upload TikTok listens (:func:`webapp.strip.where`), from the sounds found in it."""
+    uses = [strip.Use(s["offset"], s["covers"], s["speed"], s["video_count"])
+            for s in containing if s.get("offset") is not None and s.get("covers")]
+    return strip.where(uses, query.heard or query.duration)
 
 
 def sounds_like(conn, query: Query, *, k: int, videos_per_sound: int) -> list[dict]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from webapp import strip
 from webapp.errors import AppError
 from webapp.similar import reachable, similar_songs, tiktok_uses
 
@@ -36,13 +37,24 @@ def song(conn, track_id: int, *, videos: int = 50, more: int = 6, videos_per_son
         track = dict(zip([d[0] for d in cur.description], row))
         cur.execute("""SELECT s.music_id, s.song_title, s.artist_name, s.video_count, s.total_plays,
                               m.method, m.title_score, m.artist_score, m.total_score,
-                              m.audio_hashes, m.audio_offset, m.audio_speed
+                              m.audio_hashes, m.audio_offset, m.audio_speed, a.duration AS sound_seconds
                        FROM matches m JOIN tiktok_sounds s USING (music_id)
+                       LEFT JOIN sound_vectors a USING (music_id)
                        WHERE m.track_id = %s ORDER BY s.total_plays DESC, s.music_id""", (track_id,))
         names = [d[0] for d in cur.description]
         track["sounds"] = [dict(zip(names, r)) for r in cur.fetchall()]
+    uses = []
     for sound in track["sounds"]:
         sound["how"] = HOW.get(sound["method"], sound["method"])
+        sound["variant"] = strip.variant(sound["audio_speed"]) if sound["audio_offset"] is not None else None
+        seconds = sound.pop("sound_seconds")
+        if sound["audio_offset"] is not None and seconds:
+            uses.append(strip.Use(sound["audio_offset"], seconds * (sound["audio_speed"] or 1.0),
+                                  sound["audio_speed"], sound["video_count"]))
+    # Offsets are in the recording the catalogue job heard: the whole song when it was
+    # featurized from full-length audio, else its clip (whose length the metadata then gives).
+    length = max([track["duration"] or 0] + [u.start + u.seconds for u in uses])
+    track["where_tiktok_listens"] = strip.where(uses, length)
     features = track.pop("features")
     track["has_audio"] = reachable(track.pop("audio_path"))
     track["videos"] = tiktok_uses(conn, [track_id], videos).get(track_id, [])
