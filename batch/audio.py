@@ -334,8 +334,8 @@ def _more(blocks) -> bool:
 
 
 def clock(seconds: float) -> str:
-    """``seconds`` as m:ss (or h:mm:ss)."""
-    whole = int(seconds)
+    """``seconds`` as m:ss (or h:mm:ss), to the nearest second."""
+    whole = int(round(seconds))
     h, m, s = whole // 3600, whole // 60 % 60, whole % 60
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 

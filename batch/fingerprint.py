@@ -108,6 +108,9 @@ SECOND_FRAMES = max(1, round(1.0 / FRAME_SECONDS))
 """Frames in the "second" that each band keeps its strongest peaks of (43, 0.998 s)."""
 CHUNK_FRAMES = 30 * SECOND_FRAMES
 """Frames of spectrogram whose peaks are picked at once when a source is heard in blocks."""
+STFT_FRAMES = 256
+"""Frames transformed at once when a source is heard in blocks (6 s; the transform's
+buffers for them are 5 MB)."""
 
 _LO_BIN = int(math.ceil(FMIN * N_FFT / SR))
 _HI_BIN = int(math.floor(FMAX * N_FFT / SR))
@@ -173,6 +176,7 @@ def analyse(source) -> tuple[np.ndarray, Peaks, Clip]:
     vector = summarize(feature_frames(clip.y, sr=clip.sr, S=S))
     if clip.start == 0 and clip.end >= clip.duration:  # the window is the whole source
         return vector, spectral_peaks(S), dataclasses.replace(clip, heard=clip.y.shape[0] / clip.sr)
+    del S  # the window's spectrogram is not needed while the whole is heard
     peaks, blocks = listen(source)
     return vector, peaks, dataclasses.replace(clip, heard=blocks.heard, note=blocks.note())
 
@@ -196,7 +200,7 @@ def stft_chunks(blocks, frames: int | None = None):
     consecutive runs of ``frames`` rows (the last run shorter), bit for bit."""
     from batch.features import stft_of_padded
 
-    frames = frames or CHUNK_FRAMES
+    frames = frames or STFT_FRAMES
     half = N_FFT // 2
     pending = np.zeros(half, np.float32)  # the centre padding before the first sample
     n = given = 0  # samples read, frames yielded

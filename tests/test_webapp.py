@@ -102,7 +102,8 @@ def test_results_page_shows_the_query_songs_charts_and_covers(client, catalogue)
     response = upload(client, song["path"], name="mine.mp3", url="/search", genre=song["genre_top"])
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "mine.mp3" in page and "30.0 s long" in page and "0.0–30.0 s" in page
+    assert "mine.mp3" in page and "0:30 long" in page and "We listened to all of it" in page
+    assert "compared 0:00–0:30 for similar songs" in page
     assert page.index(f'id="track-{song["track_id"]}"') < page.index('class="result"', page.index('class="result"') + 1)
     assert page.count('class="result"') == sum(1 for r in catalogue if r["genre_top"] == song["genre_top"])
     for group in ("timbre", "harmony", "brightness", "noisiness"):

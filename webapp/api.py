@@ -30,7 +30,7 @@ def search():
         same_recording=same,
         tiktok_sounds_containing=containing,
         where_tiktok_listens=similar.listening_strip(query, containing),
-        tiktok_sounds_like=similar.sounds_like(conn, query, k=current_app.config["SOUNDS_LIKE"],
+        tiktok_sounds_like=similar.sounds_like(conn, query, k=current_app.config["SOUNDS_LIKE"], heard=containing,
                                                videos_per_sound=per),
         results=results,
         hashtags=[{"tag": t, "videos": n} for t, n in similar.hashtag_summary(results)],

@@ -36,7 +36,7 @@ def search():
                            hashtags=similar.hashtag_summary(results), groups=list(GROUPS),
                            popularity=similar.popularity(conn, query), containing=containing,
                            strip=similar.listening_strip(query, containing),
-                           sounds_like=similar.sounds_like(conn, query, k=current_app.config["SOUNDS_LIKE"],
+                           sounds_like=similar.sounds_like(conn, query, k=current_app.config["SOUNDS_LIKE"], heard=containing,
                                                            videos_per_sound=per))
 
 

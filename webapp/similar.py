@@ -204,13 +204,15 @@ def listening_strip(query: Query, containing: list[dict]) -> dict | None:
     return strip.where(uses, query.heard or query.duration)
 
 
-def sounds_like(conn, query: Query, *, k: int, videos_per_sound: int) -> list[dict]:
-    """The TikTok sounds whose audio vectors are nearest the upload's, each with its videos."""
+def sounds_like(conn, query: Query, *, k: int, videos_per_sound: int, heard: list[dict] = ()) -> list[dict]:
+    """The TikTok sounds whose audio vectors are nearest the upload's, each with its videos;
+    not those ``heard`` to contain it (:func:`sounds_containing`), which are shown already."""
+    shown = {s["music_id"] for s in heard}
     try:
-        nearest = search.similar_sounds(conn, query.features, k=k)
+        nearest = search.similar_sounds(conn, query.features, k=k + len(shown))
     except LookupError:
         return []
-    sounds = [{"music_id": m, "score": round(sim, 4)} for m, sim in nearest]
+    sounds = [{"music_id": m, "score": round(sim, 4)} for m, sim in nearest if m not in shown][:k]
     return _with_sound_videos(conn, sounds, videos_per_sound, keep_order=True)
 
 

@@ -47,8 +47,8 @@ def where(uses: list[Use], length: float) -> dict | None:
     per_second = [[0, 0, 0] for _ in range(n)]  # videos per variant
     for u in uses:
         kind = VARIANTS.index(variant(u.speed))
-        lo = max(0, math.floor(u.start))
-        for second in range(lo, min(n, max(lo + 1, math.ceil(u.start + u.seconds)))):
+        lo = max(0, round(u.start))  # to the nearest second: a use found at 149.98 s starts at 2:30
+        for second in range(lo, min(n, max(lo + 1, round(u.start + u.seconds)))):
             per_second[second][kind] += u.videos
     totals = [sum(s) for s in per_second]
     top = max(totals)
