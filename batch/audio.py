@@ -267,6 +267,7 @@ class Blocks:
 
     def __iter__(self):
         raw, sr_native = self._decoded()
+        raw = _ahead(raw)
         wanted = int(self.limit * SR)
         stream = None if sr_native == SR else soxr.ResampleStream(
             sr_native, SR, 1, dtype="float32", quality="soxr_hq")
@@ -323,6 +324,56 @@ class Blocks:
         if self.cut:
             return f"we listened to the first {clock(self.limit)}, the longest we listen to"
         return None
+
+
+AHEAD = 4
+"""Blocks decoded ahead of their use, by a thread of their own (at most 4 blocks of memory)."""
+
+
+def _ahead(blocks):
+    """``blocks``, decoded in a thread while the caller works on the last ones.
+
+    libsndfile and FFmpeg let go of Python's lock while they decode, so on a machine with
+    a core to spare a long upload's decoding overlaps its transform and peak picking.
+    The decoder's exceptions come out where the block they stopped would have.
+    """
+    import queue
+    import threading
+
+    handoff: queue.Queue = queue.Queue(AHEAD)
+    stop = threading.Event()
+    done = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def decode():
+        try:
+            for block in blocks:
+                if not put(block):
+                    return
+            put(done)
+        except Exception as e:  # handed to the caller, who decides what a damaged block means
+            put(e)
+        finally:
+            blocks.close()
+
+    worker = threading.Thread(target=decode, name="decode-ahead", daemon=True)
+    worker.start()
+    try:
+        while (item := handoff.get()) is not done:
+            if isinstance(item, Exception):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _more(blocks) -> bool:
