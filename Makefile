@@ -94,6 +94,7 @@ bench: venv ## Run the benchmarks (figures for the README's Performance section;
 	$(PY) tests/benchmarks/bench_identify.py
 	$(PY) tests/benchmarks/bench_fetch.py
 	$(PY) tests/benchmarks/bench_decode.py
+	$(PY) tests/benchmarks/bench_whole_song.py
 	$(PY) tests/benchmarks/bench_serve.py
 	$(PY) tests/benchmarks/bench_reload.py
 

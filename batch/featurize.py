@@ -8,9 +8,10 @@ the new dataset into place, so ``DIR`` always holds one consistent copy.
 
 Outputs, under ``DIR``:
 
-- ``vectors/``: track_id, genre_top, vector (245 float32), peak_t and peak_f (the clip's
-  reference peaks for audio identification, :mod:`batch.fingerprint`, from the same STFT),
-  source_path, source_size, source_version, computed_at; parquet partitioned by ``genre_top``.
+- ``vectors/``: track_id, genre_top, vector (245 float32, the middle 30 s), peak_t and
+  peak_f (the reference peaks of the whole recording, up to its first 10 minutes, for audio
+  identification, :mod:`batch.fingerprint`), heard (the seconds listened to), source_path,
+  source_size, source_version, computed_at; parquet partitioned by ``genre_top``.
 - ``errors/``: one row per file that could not be used: source_path, track_id, reason.
 - ``tracks/``: the metadata, one row per track, when ``--tracks`` is given.
 """
@@ -34,7 +35,7 @@ from batch.sources import AudioFile, Reader, list_audio
 from batch.spark import add_cluster_options
 
 VECTOR_COLUMNS = (
-    "track_id", "genre_top", "vector", "peak_t", "peak_f", "source_path", "source_size",
+    "track_id", "genre_top", "vector", "peak_t", "peak_f", "heard", "source_path", "source_size",
     "source_version", "computed_at",
 )
 ERROR_COLUMNS = ("source_path", "track_id", "reason", "source_size", "source_version")
@@ -43,12 +44,12 @@ ERROR_DTYPES = {"source_path": "object", "track_id": "Int64", "reason": "object"
 KEY = ["source_path", "source_size", "source_version"]
 VECTOR_DDL = (
     "track_id long, genre_top string, vector array<float>, peak_t array<smallint>, "
-    "peak_f array<float>, source_path string, "
+    "peak_f array<float>, heard double, source_path string, "
     "source_size long, source_version string, computed_at timestamp"
 )
 RESULT_DDL = (
     "track_id long, source_path string, source_size long, source_version string, "
-    "vector array<float>, peak_t array<smallint>, peak_f array<float>, error string, "
+    "vector array<float>, peak_t array<smallint>, peak_f array<float>, heard double, error string, "
     "computed_at timestamp"
 )
 
@@ -86,11 +87,11 @@ def featurize_batches(batches, endpoint_url=None):
 
     reader = Reader(endpoint_url)
     for batch in batches:
-        vectors, peak_t, peak_f, errors = [], [], [], []
+        vectors, peak_t, peak_f, heard, errors = [], [], [], [], []
         for path in batch["source_path"]:
-            vector = peaks = error = None
+            vector = peaks = error = clip = None
             try:
-                vector, peaks, _ = analyse(reader.read(path))
+                vector, peaks, clip = analyse(reader.read(path))
                 peaks = peaks.reference()
             except AudioError as e:
                 error = str(e)
@@ -99,11 +100,13 @@ def featurize_batches(batches, endpoint_url=None):
             vectors.append(vector)
             peak_t.append(None if peaks is None else peaks.t)
             peak_f.append(None if peaks is None else peaks.lf)
+            heard.append(None if clip is None else clip.heard)
             errors.append(error)
         out = batch[["track_id", "source_path", "source_size", "source_version"]].copy()
         out["vector"] = vectors
         out["peak_t"] = peak_t
         out["peak_f"] = peak_f
+        out["heard"] = heard
         out["error"] = errors
         out["computed_at"] = pd.Timestamp.now(tz="UTC")
         yield out
@@ -258,8 +261,9 @@ def read_vectors(out: str | Path, columns: list[str] | None = None, *, schema_on
 def _read_previous(out: Path) -> pd.DataFrame:
     columns = ["source_path", "source_size", "source_version", "track_id", "genre_top"]
     vectors = out / "vectors"
-    if not vectors.exists() or "peak_t" not in read_vectors(out, ["track_id"], schema_only=True):
-        # Nothing yet, or written before clips had peaks: every clip is featurized again.
+    if not vectors.exists() or "heard" not in read_vectors(out, ["track_id"], schema_only=True):
+        # Nothing yet, or written before songs were heard whole (only their middle 30 s, or no
+        # peaks at all): every song is featurized again, once.
         return pd.DataFrame(columns=columns).astype({"source_size": "int64", "track_id": "int64"})
     return read_vectors(out, columns).to_pandas()
 

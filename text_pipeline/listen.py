@@ -10,13 +10,14 @@ A step of :mod:`text_pipeline.match` (``--sound-audio``), in three incremental p
    fetched again, while timeouts, 5xx and broken connections are retried next run.
    A folder or S3 prefix instead of ``fetch`` is read as files named ``<music_id>.mp3``
    (or m4a, aac, ogg, wav, flac).
-2. **Sounds.** Each new audio file gets the catalogue's 245-number vector and its
-   spectral peaks from one STFT (:func:`batch.fingerprint.analyse`), in ``sounds/``;
+2. **Sounds.** Each new audio file gets the catalogue's 245-number vector (its middle 30 s)
+   and the spectral peaks of all of it, up to 10 minutes (:func:`batch.fingerprint.analyse`),
+   in ``sounds/`` with ``heard``, the seconds listened to;
    unusable audio gets its reason there instead.
 3. **Identification.** The catalogue's peaks (``batch.featurize``'s ``vectors/``) become
    one :class:`batch.fingerprint.Index`, broadcast to the executors, and every sound is
    identified against it: ``audio_matches/`` holds each identified sound's track, votes,
-   offset in the catalogue clip (s) and speed. It is redone when the sounds or the
+   offset in the catalogue song (s) and speed. It is redone when the sounds or the
    catalogue change.
 """
 
@@ -47,7 +48,7 @@ FETCH_DDL = ("music_id string, url string, status string, detail string, http_st
              "bytes long, attempts int, path string, fetched_at timestamp")
 SOUND_DDL = ("music_id string, source_path string, source_size long, source_version string, "
              "vector array<float>, peak_t array<smallint>, peak_f array<float>, "
-             "peak_rank array<tinyint>, duration double, error string")
+             "peak_rank array<tinyint>, duration double, heard double, error string")
 FETCH_DDL_COLUMNS = [c.split()[0] for c in FETCH_DDL.split(", ")]
 SOUND_COLUMNS = [c.split()[0] for c in SOUND_DDL.split(", ")]
 AUDIO_MATCH_DDL = ("tiktok_music_id string, fma_track_id long, audio_hashes int, "
@@ -223,6 +224,10 @@ def _listed(src: str, *, endpoint_url) -> pd.DataFrame:
 def _analyse(session, sources: pd.DataFrame, out, staging, summary, *, endpoint_url, log):
     key = ["music_id", "source_path", "source_size", "source_version"]
     previous = _read(out / "sounds")
+    if previous is not None and "heard" not in previous.columns:
+        # Analysed before sounds were heard whole (only their middle 30 s): every sound again, once.
+        log("[listen] sounds/ was written when only a sound's middle 30 s was heard: analysing every sound again")
+        previous = None
     kept = previous.merge(sources[key], on=key) if previous is not None else None
     todo = sources if kept is None else sources.merge(kept[key], on=key, how="left", indicator=True) \
         .query("_merge == 'left_only'").drop(columns="_merge")
@@ -258,13 +263,13 @@ def _analyse_batches(batches, endpoint_url):
         for path in batch["source_path"]:
             try:
                 vector, peaks, clip = analyse(reader.read(path))
-                rows.append((vector, peaks.t, peaks.lf, peaks.rank, clip.duration, None))
+                rows.append((vector, peaks.t, peaks.lf, peaks.rank, clip.duration, clip.heard, None))
             except AudioError as e:
-                rows.append((None, None, None, None, None, str(e)))
+                rows.append((None, None, None, None, None, None, str(e)))
             except Exception as e:  # an unreadable object must not fail the job
-                rows.append((None, None, None, None, None, f"{type(e).__name__}: {e}"))
+                rows.append((None, None, None, None, None, None, f"{type(e).__name__}: {e}"))
         out = batch[["music_id", "source_path", "source_size", "source_version"]].copy()
-        for i, name in enumerate(("vector", "peak_t", "peak_f", "peak_rank", "duration", "error")):
+        for i, name in enumerate(("vector", "peak_t", "peak_f", "peak_rank", "duration", "heard", "error")):
             out[name] = [r[i] for r in rows]
         yield out
 
