@@ -5,7 +5,7 @@ this?". Both the Spark executors (catalogue clips, TikTok sounds) and the web ap
 (uploads) call it, on the spectrogram the vector is computed from.
 
 Peaks
-    From the clip's one magnitude STFT (:func:`batch.features.stft_magnitude`: 22,050 Hz,
+    From the recording's magnitude STFT (:func:`batch.features.stft_magnitude`: 22,050 Hz,
     n_fft 2048, hop 512, so one frame is 23.2 ms), take the local maxima of the log
     magnitude between :data:`FMIN` and :data:`FMAX` over a neighbourhood of
     ±:data:`PEAK_FRAMES` frames and ±:data:`PEAK_BINS` bins. Each second is cut into

@@ -20,6 +20,20 @@ from tests.test_webapp import upload, write_catalogue
 from webapp import create_app
 
 
+def write_sounds(folder, analysed: dict) -> None:
+    """Lay ``{music_id: analyse(...)}`` out as ``text_pipeline.listen`` writes ``sounds/``."""
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table({
+        "music_id": list(analysed), "vector": [a[0] for a in analysed.values()],
+        "duration": [a[2].duration for a in analysed.values()],
+        "heard": [a[2].heard for a in analysed.values()],
+        "peak_t": pa.array([a[1].t for a in analysed.values()], pa.list_(pa.int16())),
+        "peak_f": pa.array([a[1].lf for a in analysed.values()], pa.list_(pa.float32())),
+        "peak_rank": pa.array([a[1].rank for a in analysed.values()], pa.list_(pa.int8())),
+        "error": pa.nulls(len(analysed), pa.string()),
+    }), folder / "part-0.parquet")
+
+
 @pytest.fixture(scope="module")
 def heard(store_url, tmp_path_factory):
     """A catalogue of 16 demo songs; sound 'sped' is song 0 sped up (titled 'original sound'),
@@ -35,17 +49,7 @@ def heard(store_url, tmp_path_factory):
         "plain": edits.edit("excerpt", plain["path"], root / "plain.mp3", start=5.0),
         "other": edits.edit("excerpt", rows[2]["path"], root / "other.mp3", start=1.0),
     }
-    analysed = {k: analyse(str(p)) for k, p in sounds.items()}
-    table = pa.table({
-        "music_id": list(analysed), "vector": [a[0] for a in analysed.values()],
-        "duration": [a[2].duration for a in analysed.values()],
-        "peak_t": pa.array([a[1].t for a in analysed.values()], pa.list_(pa.int16())),
-        "peak_f": pa.array([a[1].lf for a in analysed.values()], pa.list_(pa.float32())),
-        "peak_rank": pa.array([a[1].rank for a in analysed.values()], pa.list_(pa.int8())),
-        "error": pa.nulls(len(analysed), pa.string()),
-    })
-    (root / "sounds").mkdir()
-    pq.write_table(table, root / "sounds" / "part-0.parquet")
+    write_sounds(root / "sounds", {k: analyse(str(p)) for k, p in sounds.items()})
     videos = [
         {"video_id": "v1", "music_id": "sped", "song_title": "original sound - dancer", "play_count": 900,
          "like_count": 90, "video_url": "https://www.tiktok.com/@dancer/video/v1", "hashtags": ["dance"]},

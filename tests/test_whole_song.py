@@ -22,6 +22,7 @@ from batch.fingerprint import (FRAME_SECONDS, Index, _window_max, analyse, ident
 from batch.load import load_catalogue, load_tiktok
 from tests import edits, music
 from tests.test_store import videos_parquet
+from tests.test_web_listen import write_sounds
 from tests.test_webapp import upload
 from webapp import create_app, strip
 
@@ -218,16 +219,7 @@ def heard_store(store_url, whole_song, tmp_path_factory):
                              "source_path": [str(whole_song)]}), part / "part-0.parquet")
     sounds = {"cut": edits.edit("excerpt", whole_song, root / "cut.mp3", start=150.0, seconds=15.0),
               "sped": edits.edit("sped_up", whole_song, root / "sped.mp3", start=20.0, seconds=15.0)}
-    analysed = {k: analyse(p) for k, p in sounds.items()}
-    (root / "sounds").mkdir()
-    pq.write_table(pa.table({
-        "music_id": list(analysed), "vector": [a[0] for a in analysed.values()],
-        "duration": [a[2].duration for a in analysed.values()],
-        "peak_t": pa.array([a[1].t for a in analysed.values()], pa.list_(pa.int16())),
-        "peak_f": pa.array([a[1].lf for a in analysed.values()], pa.list_(pa.float32())),
-        "peak_rank": pa.array([a[1].rank for a in analysed.values()], pa.list_(pa.int8())),
-        "error": pa.nulls(len(analysed), pa.string()),
-    }), root / "sounds" / "part-0.parquet")
+    write_sounds(root / "sounds", {k: analyse(p) for k, p in sounds.items()})
     videos = [{"video_id": f"c{i}", "music_id": "cut", "song_title": "original sound", "play_count": 10 + i,
                "video_url": f"https://www.tiktok.com/@c/video/{i}"} for i in range(3)]
     videos.append({"video_id": "s0", "music_id": "sped", "song_title": "sped up!", "play_count": 5,
