@@ -446,31 +446,26 @@ def query_landmarks(peaks: Peaks, speeds=SPEEDS) -> tuple[np.ndarray, np.ndarray
 
 
 def identify(index: Index, peaks: Peaks, *, speeds=SPEEDS, min_hashes: int = MIN_HASHES,
-             top: int = 1, query=None) -> list[Identification]:
+             top: int = 1, query=None, chosen: list[int] | None = None) -> list[Identification]:
     """The recordings of ``index`` inside the query ``peaks``, best first (at most ``top``).
 
     A recording counts when its best (speed, offset) cell holds at least
-    ``min_hashes`` votes; each recording appears once, with its best cell.
+    ``min_hashes`` votes; each recording appears once, with its best cell. Ties go to the
+    recording that comes first in ``index.ids``.
 
     Hashing every pair of a dense query at every speed costs too much against a large
-    index, so the search scouts first: the query's :data:`SCOUT_RANK` strongest peaks per
-    band and second are hashed at every speed, and the full query only at the
-    :data:`SCOUT_SPEEDS` speeds whose best cells scored highest, and at speed 1 (most
-    sounds are not sped up or slowed). ``query`` is ``query_landmarks(peaks, speeds)``
-    when the caller has it already; then it is searched as it is.
+    index, so the search scouts first (:func:`speed_scores`, :func:`choose_speeds`) and
+    hashes the full query only at the chosen speeds. ``chosen`` gives those speeds
+    (indices into ``speeds``) when the caller scouted already, as the sharded search does
+    over all the shards (:mod:`batch.shards`); ``query`` is ``query_landmarks(peaks, speeds)``
+    when the caller has it already, and is then searched as it is.
     """
     if len(index) == 0 or len(peaks) == 0:
         return []
     if query is None:
-        scout = _vote(index, query_landmarks(peaks.strongest(SCOUT_RANK), speeds), len(speeds))
-        chosen = _best_speeds(scout, len(speeds), SCOUT_SPEEDS)
-        if 1.0 in speeds:
-            chosen = sorted(set(chosen) | {list(speeds).index(1.0)})
-        if not chosen:
-            return []
-        hashes, times, which = _hash(_pairs(peaks, DT_MAX / min(speeds[i] for i in chosen)),
-                                     [speeds[i] for i in chosen])
-        query = hashes, times, np.asarray(chosen, np.int16)[which]
+        if chosen is None:
+            chosen = choose_speeds(speed_scores(index, peaks, speeds), speeds)
+        query = chosen_landmarks(peaks, chosen, speeds)
     cells, votes, n_bins, shift = _vote(index, query, len(speeds))
     if cells.size == 0:
         return []
@@ -489,6 +484,39 @@ def identify(index: Index, peaks: Peaks, *, speeds=SPEEDS, min_hashes: int = MIN
     return found
 
 
+def speed_scores(index: Index, peaks: Peaks, speeds=SPEEDS) -> np.ndarray:
+    """The scout: the best cell's votes at each speed, for the query's :data:`SCOUT_RANK`
+    strongest peaks per band and second hashed at every speed.
+
+    Over an index split by recording, the scores of the whole index are the element-wise
+    maximum of each part's scores.
+    """
+    cells, votes, n_bins, _ = _vote(index, query_landmarks(peaks.strongest(SCOUT_RANK), speeds), len(speeds))
+    best = np.zeros(len(speeds), np.int64)
+    if cells.size:
+        np.maximum.at(best, cells // n_bins % len(speeds), votes)
+    return best
+
+
+def choose_speeds(scores: np.ndarray, speeds=SPEEDS) -> list[int]:
+    """The :data:`SCOUT_SPEEDS` speeds whose best cells scored highest, and speed 1
+    (most sounds are not sped up or slowed), as sorted indices into ``speeds``."""
+    chosen = {int(i) for i in np.argsort(-scores, kind="stable")[:SCOUT_SPEEDS] if scores[i] > 0}
+    if 1.0 in speeds:
+        chosen.add(list(speeds).index(1.0))
+    return sorted(chosen)
+
+
+def chosen_landmarks(peaks: Peaks, chosen: list[int], speeds=SPEEDS):
+    """The query's hashes at the ``chosen`` speeds: hashes, original-time frames, speed index."""
+    if not chosen:
+        empty = np.zeros(0, np.int32)
+        return empty, empty.astype(np.float32), empty.astype(np.int16)
+    hashes, times, which = _hash(_pairs(peaks, DT_MAX / min(speeds[i] for i in chosen)),
+                                 [speeds[i] for i in chosen])
+    return hashes, times, np.asarray(chosen, np.int16)[which]
+
+
 def _vote(index: Index, query, n_speeds: int):
     """Votes per (item, speed, offset bin) cell: cells, votes (a cell plus the next), bins, shift."""
     hashes, times, which = query
@@ -505,14 +533,3 @@ def _vote(index: Index, query, n_speeds: int):
     # the true speed falls between two candidates.
     nxt = np.minimum(np.searchsorted(cells, cells + 1), cells.size - 1)
     return cells, votes + np.where(cells[nxt] == cells + 1, votes[nxt], 0), n_bins, shift
-
-
-def _best_speeds(voted, n_speeds: int, k: int) -> list[int]:
-    """The ``k`` speed indices whose best cells hold the most votes."""
-    cells, votes, n_bins, _ = voted
-    if cells.size == 0:
-        return []
-    speed_of = cells // n_bins % n_speeds
-    best = np.zeros(n_speeds, np.int64)
-    np.maximum.at(best, speed_of, votes)
-    return sorted(int(i) for i in np.argsort(-best, kind="stable")[:k] if best[i] > 0)

@@ -15,10 +15,11 @@ A step of :mod:`text_pipeline.match` (``--sound-audio``), in three incremental p
    in ``sounds/`` with ``heard``, the seconds listened to;
    unusable audio gets its reason there instead.
 3. **Identification.** The catalogue's peaks (``batch.featurize``'s ``vectors/``) become
-   one :class:`batch.fingerprint.Index`, broadcast to the executors, and every sound is
-   identified against it: ``audio_matches/`` holds each identified sound's track, votes,
-   offset in the catalogue song (s) and speed. It is redone when the sounds or the
-   catalogue change.
+   landmarks split by song into shards (:mod:`batch.shards`, in ``catalogue_index/``,
+   rebuilt when the catalogue changes), and every sound is searched in every shard by
+   Spark tasks that each hold one shard: ``audio_matches/`` holds each identified
+   sound's track, votes, offset in the catalogue song (s) and speed. It is redone when
+   the sounds or the catalogue change.
 """
 
 from __future__ import annotations
@@ -277,24 +278,42 @@ def _analyse_batches(batches, endpoint_url):
 # --- 3. identification -------------------------------------------------------------------------
 
 
-def catalogue_index(features: Path):
-    """The catalogue's :class:`batch.fingerprint.Index`, from ``batch.featurize``'s output."""
+def _catalogue_songs(spark, features: Path):
+    """The catalogue's reference peaks, from ``batch.featurize``'s output, as a DataFrame."""
     from batch.featurize import read_vectors
-    from batch.fingerprint import Index, Peaks
 
     if not (features / "vectors").exists():
         raise ListenError(f"{features}/vectors does not exist: featurize the catalogue first "
                           "(python -m batch.featurize ... --out {features})")
     if "peak_t" not in read_vectors(features, schema_only=True):
         raise ListenError(f"{features}/vectors has no peaks: featurize the catalogue again with this version")
-    table = read_vectors(features, ["track_id", "peak_t", "peak_f"])
-    ids = table.column("track_id").to_numpy()
-    ts, fs = table.column("peak_t").to_pylist(), table.column("peak_f").to_pylist()
-    return Index.of_peaks((int(i), Peaks(np.asarray(t, np.int16), np.asarray(f, np.float32)))
-                          for i, t, f in zip(ids, ts, fs) if t is not None)
+    return spark.read.parquet(str(features / "vectors")).select("track_id", "peak_t", "peak_f")
+
+
+def _catalogue_index(spark, features: Path, version: str, out: Path, staging: Path, log) -> dict:
+    """``out/catalogue_index``: the catalogue's landmarks in shards (:mod:`batch.shards`),
+    built again only when the catalogue changed."""
+    from batch import shards
+
+    target = out / "catalogue_index"
+    about_file = target / "index.json"
+    if about_file.exists():
+        about = json.loads(about_file.read_text())
+        if about.get("catalogue") == version:
+            return about
+    songs = _catalogue_songs(spark, features)
+    with progress(spark, "[listen] indexing the catalogue", log):
+        about = shards.build(spark, songs, staging / "catalogue_index")
+    about["catalogue"] = version
+    (staging / "catalogue_index" / "index.json").write_text(json.dumps(about))
+    swap_in(staging / "catalogue_index", target)
+    log(f"[listen] catalogue index: {about['landmarks']:,} landmarks in {about['shards']:,} shard(s) "
+        f"({about['stop_word_landmarks']:,} stop-word landmarks left out)")
+    return about
 
 
 def _identify(session, out, staging, features, summary, *, log):
+    from batch import shards
     from batch.load import output_version
 
     # The featurize output's files, not the load's version: a new load shape re-identifies nothing.
@@ -306,49 +325,29 @@ def _identify(session, out, staging, features, summary, *, log):
         summary.identified = len(pd.read_parquet(out / "audio_matches"))
         log("[listen] sounds and catalogue unchanged: identifications kept")
         return
-    index = catalogue_index(features)
-    sounds = _read(out / "sounds")
-    with_peaks = sounds[sounds["error"].isna()] if sounds is not None else pd.DataFrame()
-    log(f"[listen] identifying {len(with_peaks):,} sounds against {len(index.ids):,} catalogue songs "
-        f"({index.nbytes / max(1, len(index.ids)):,.0f} index bytes per song)")
     found = pd.DataFrame(columns=[c.split()[0] for c in AUDIO_MATCH_DDL.split(", ")])
-    if len(with_peaks):
+    if (out / "sounds").exists():
         spark = session()
-        broadcast = spark.sparkContext.broadcast(index)
-        try:
-            spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "64")
-            frame = spark.createDataFrame(with_peaks[["music_id", "peak_t", "peak_f", "peak_rank"]],
-                                          "music_id string, peak_t array<smallint>, peak_f array<float>, "
-                                          "peak_rank array<tinyint>")
-            parts = max(1, min(len(with_peaks), spark.sparkContext.defaultParallelism * 4))
-            with progress(spark, "[listen] identifying", log, units=("sounds", len(with_peaks))):
-                found = frame.repartition(parts).mapInPandas(
-                    lambda it: _identify_batches(it, broadcast), AUDIO_MATCH_DDL).toPandas()
-        finally:
-            broadcast.destroy()
+        spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "64")
+        about = _catalogue_index(spark, features, state["catalogue"], out, staging, log)
+        sounds = spark.read.parquet(str(out / "sounds")).where("error IS NULL")
+        n = sounds.count()
+        log(f"[listen] identifying {n:,} sounds in {about['shards']:,} shard(s) of the catalogue")
+        if n:
+            with progress(spark, "[listen] identifying", log):
+                best = shards.identify_all(spark, sounds, out / "catalogue_index").toPandas()
+            found = pd.DataFrame({
+                "tiktok_music_id": best["music_id"], "fma_track_id": best["track_id"],
+                "audio_hashes": best["votes"],
+                # a sound that holds the song's start, heard from the sound's start
+                "audio_offset": best["offset"].clip(lower=0.0), "audio_speed": best["speed"]})
+    found = found.astype({"fma_track_id": "int64", "audio_hashes": "int32"})
     summary.identified = len(found)
     stamp.unlink(missing_ok=True)
     _write(found.sort_values("tiktok_music_id", ignore_index=True), staging / "audio_matches",
            out / "audio_matches")
     stamp.write_text(json.dumps(state))
     log(f"[listen] {len(found):,} sounds contain a catalogue song")
-
-
-def _identify_batches(batches, broadcast):
-    from batch.fingerprint import Peaks, identify
-
-    index = broadcast.value
-    for batch in batches:
-        rows = []
-        for music_id, t, f, r in zip(batch["music_id"], batch["peak_t"], batch["peak_f"], batch["peak_rank"]):
-            peaks = Peaks(np.asarray(t, np.int16), np.asarray(f, np.float32), np.asarray(r, np.int8))
-            best = identify(index, peaks)
-            if best:
-                rows.append((music_id, int(best[0].item), best[0].hashes, max(0.0, best[0].offset),
-                             best[0].speed))
-        yield pd.DataFrame(rows, columns=["tiktok_music_id", "fma_track_id", "audio_hashes",
-                                          "audio_offset", "audio_speed"]).astype(
-            {"fma_track_id": "int64", "audio_hashes": "int32"})
 
 
 # --- matches -------------------------------------------------------------------------------------
