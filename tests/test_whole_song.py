@@ -288,6 +288,31 @@ def test_the_song_page_draws_where_tiktok_listens(client):
     assert 'id="where-tiktok-listens"' in page and "heard in the sound&#39;s audio, from 2:30" in page
 
 
+@pytest.mark.parametrize("script", [True, False], ids=["javascript", "no-javascript"])
+def test_the_strip_in_chromium_at_phone_width(store_url, heard_store, whole_song, tmp_path, script):
+    """The strip drawn by a real browser, on a phone's width, first in the results; without
+    JavaScript the plain form gives the same page."""
+    from tests.test_browser import chromium, overflow, screenshot, serving
+
+    with serving(store_url) as url, chromium() as browser:
+        context = browser.new_context(viewport={"width": 390, "height": 844}, java_script_enabled=script)
+        page = context.new_page()
+        page.goto(url + "/")
+        page.set_input_files("input#file", str(whole_song))
+        page.click("button[type=submit]")
+        page.wait_for_selector("#where-tiktok-listens svg", timeout=60_000)
+        box = page.locator("#where-tiktok-listens svg").bounding_box()
+        assert box["width"] > 300 and box["height"] == 28
+        assert box["y"] < 844 * 1.5  # on the first screen or just below it, before the similar songs
+        assert page.locator("#where-tiktok-listens rect.use").count() >= 2
+        assert "TikTok uses 2:30–2:45 most, in 3 videos" in page.locator("#where-tiktok-listens figcaption").inner_text()
+        assert page.locator("#where-tiktok-listens .strip-scale").inner_text().split() == ["0:00", "3:20"]
+        assert overflow(page) <= 0
+        if script:
+            screenshot(page, tmp_path / "strip.png", full_page=False)
+        context.close()
+
+
 # --- the strip's arithmetic ---------------------------------------------------------------------
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from batch.demo_corpus import COMPLETE  # noqa: E402
 from infra.local.cluster import Cluster  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 
@@ -64,7 +65,7 @@ def main() -> None:
                         help="a batch.demo_corpus folder (default: var/demo, built if missing)")
     parser.add_argument("--clips", type=int, default=400, help="clips to featurize (default: 400)")
     args = parser.parse_args()
-    if not (args.corpus / ".complete-3").exists():
+    if not (args.corpus / COMPLETE).exists():
         subprocess.run([sys.executable, "-m", "batch.demo_corpus", "--out", str(args.corpus)], cwd=ROOT,
                        check=True)
 
