@@ -1,8 +1,9 @@
 """The catalogue's landmarks split by song across the executors, and sounds identified against them.
 
 :func:`batch.fingerprint.identify` searches one in-memory :class:`~batch.fingerprint.Index`.
-A whole catalogue of full-length songs does not fit one executor (106,574 songs of
-a few minutes hold about 0.4 billion landmarks), so the batch job splits it:
+A whole catalogue of full-length songs does not fit one executor (106,574 songs of four
+minutes hold about half a billion landmarks, a quarter of a billion once the stop words
+are left out), so the batch job splits it:
 
 Building (:func:`build`)
     Every catalogue song's reference landmarks become rows ``(hash, track_id, t)`` on the
@@ -40,15 +41,18 @@ import pandas as pd
 from batch.fingerprint import (COMMON, N_HASHES, SPEEDS, Index, Peaks, choose_speeds, identify,
                                landmarks, speed_scores)
 
-SHARD_LANDMARKS = 16_000_000
-"""Landmarks per shard at most: an ``Index`` of 160 MB on the executor that searches it."""
+SHARD_LANDMARKS = 2_000_000
+"""Landmarks per shard at most: an ``Index`` of 20 MB on the executor that searches it.
+Smaller shards search faster as well as in less memory (their vote arrays stay in cache):
+on 10,000 full-length songs, 0.79 core-seconds per sound and 0.5 GB per Python worker with
+shards of 2M, 1.44 s and 1.3 GB with shards of 16M (tests/benchmarks/bench_shards.py)."""
 SOUNDS_PER_TASK = 2_000
 """Sounds searched by one task in one shard."""
 LANDMARK_DDL = "hash int, track_id long, t smallint"
 FOUND_DDL = "music_id string, track_id long, votes int, speed double, offset double"
 
 
-def build(spark, songs, out: Path, *, shard_landmarks: int = SHARD_LANDMARKS) -> dict:
+def build(songs, out: Path, *, shard_landmarks: int = SHARD_LANDMARKS) -> dict:
     """Write the landmarks of ``songs`` (a DataFrame of ``track_id``, ``peak_t``, ``peak_f``)
     under ``out`` as shards, and return what ``out/index.json`` then says about them."""
     from pyspark.sql import functions as F
@@ -66,7 +70,7 @@ def write(rows, out: Path, *, shard_landmarks: int = SHARD_LANDMARKS) -> dict:
 
     rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        counts = rows.groupBy("hash").count()
+        counts = rows.groupBy("hash").count().persist()  # one row per hash: at most N_HASHES
         total = int(counts.agg(F.sum("count")).first()[0] or 0)
         limit = COMMON * max(1.0, total / N_HASHES)
         kept_hashes = counts.where(F.col("count") <= limit)
@@ -76,6 +80,7 @@ def write(rows, out: Path, *, shard_landmarks: int = SHARD_LANDMARKS) -> dict:
             .withColumn("shard", F.pmod(F.xxhash64("track_id"), F.lit(shards)).cast("int")) \
             .repartition(shards, "shard").sortWithinPartitions("hash") \
             .write.mode("overwrite").partitionBy("shard").parquet(str(out / "shards"))
+        counts.unpersist()
     finally:
         rows.unpersist()
     about = {"shards": shards, "landmarks": kept, "stop_word_landmarks": total - kept}

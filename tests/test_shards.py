@@ -58,7 +58,7 @@ def built(spark, catalogue, tmp_path_factory):
     songs = spark.createDataFrame(
         [(track, p.t.tolist(), p.lf.tolist()) for track, p in catalogue.items()],
         "track_id long, peak_t array<smallint>, peak_f array<float>")
-    about = shards.build(spark, songs, out, shard_landmarks=total // 4)
+    about = shards.build(songs, out, shard_landmarks=total // 4)
     return out, about
 
 
@@ -105,6 +105,6 @@ def test_sharded_answers_equal_one_whole_index(spark, built, catalogue, sounds):
 
 def test_an_empty_index_identifies_nothing(spark, sounds, tmp_path):
     songs = spark.createDataFrame([], "track_id long, peak_t array<smallint>, peak_f array<float>")
-    about = shards.build(spark, songs, tmp_path)
+    about = shards.build(songs, tmp_path)
     assert about == {"shards": 1, "landmarks": 0, "stop_word_landmarks": 0}
     assert shards.identify_all(spark, sound_frame(spark, sounds), tmp_path).count() == 0

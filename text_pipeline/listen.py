@@ -303,7 +303,7 @@ def _catalogue_index(spark, features: Path, version: str, out: Path, staging: Pa
             return about
     songs = _catalogue_songs(spark, features)
     with progress(spark, "[listen] indexing the catalogue", log):
-        about = shards.build(spark, songs, staging / "catalogue_index")
+        about = shards.build(songs, staging / "catalogue_index")
     about["catalogue"] = version
     (staging / "catalogue_index" / "index.json").write_text(json.dumps(about))
     swap_in(staging / "catalogue_index", target)

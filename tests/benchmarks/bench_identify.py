@@ -180,7 +180,7 @@ def project(measured: list[dict]) -> None:
     cores = 10 * 4
     hours = 1_000_000 * (at_fma + analyse) / cores / 3600
     print(f"projection: {at_fma * 1000:.0f} ms per sound against 106,574 songs (+{analyse * 1000:.0f} ms "
-          f"to analyse it); 1M sounds on 10 nodes of 4 cores: {hours:.1f} h; broadcast index "
+          f"to analyse it); 1M sounds on 10 nodes of 4 cores: {hours:.1f} h; in-memory index "
           f"{large['bytes'] * 106_574 / 1e9:.2f} GB")
 
 
