@@ -196,14 +196,10 @@ def _av_window(data: bytes) -> tuple[np.ndarray, int, int, int] | None:
     anything else. Their headers' lengths are not trusted, so they are always counted first."""
     import av
 
-    if not (data[4:8] == b"ftyp" or (data[:1] == b"\xff" and data[1] & 0xF6 == 0xF0)):
-        return None  # only the containers libsndfile lacks; everything else stays its refusal
+    rate = _av_rate(data)  # only the containers libsndfile lacks; everything else stays its refusal
+    if not rate:
+        return None
     try:
-        with av.open(io.BytesIO(data)) as container:
-            stream = next((s for s in container.streams if s.type == "audio"), None)
-            rate = stream and (stream.rate or stream.codec_context.sample_rate)
-        if not rate:
-            return None
         n = _count(_av_blocks(data), rate)
         if n == 0:
             return None

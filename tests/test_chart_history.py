@@ -139,7 +139,7 @@ def history(spark, tmp_path_factory):
 def test_a_history_loads_and_a_rerun_of_one_date_replaces_only_that_date(history, spark, store_url, monkeypatch):
     from batch import db
     from batch.load import into_store, load_tiktok
-    from text_pipeline.charts import run, to_csv
+    from text_pipeline.charts import run
     from webapp import create_app
 
     quiet = {"spark": spark, "log": lambda *_: None}

@@ -102,8 +102,6 @@ def quality(work: Path, n_catalogue: int, seed: int) -> None:
 def song(seed: int, seconds: float = 30.0) -> np.ndarray:
     """A generated recording as dense as real music's index: chords of four notes, a bass
     and noise bursts, a different one for every seed."""
-    from batch.audio import SR
-
     rng = np.random.default_rng(seed)
     y = melody(seed, seconds) + melody(seed + 10**7, seconds) + 0.5 * melody(seed + 2 * 10**7, seconds)
     bursts = rng.standard_normal(y.size).astype(np.float32) * (rng.random(y.size // 2205 + 1) < 0.2).repeat(2205)[: y.size]
