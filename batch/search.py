@@ -84,29 +84,34 @@ FINGERPRINTS = {"tracks": ("track_fingerprints", "track_id"), "sounds": ("sound_
 """Where each kind of recording's landmarks are stored, and the column naming the recording."""
 
 
-def identify(conn, peaks, *, among: str = "tracks", top: int = 10):
+def identify(conn, peaks, *, among: str = "tracks", top: int = 10, speeds=None):
     """The recordings stored in ``among`` ('tracks' or 'sounds') that ``peaks`` contain.
 
     The query's reference peaks are hashed at every candidate speed
-    (:func:`batch.fingerprint.query_landmarks`), only the stored landmarks with those
-    hashes are read, and the votes are counted as the batch job counts them.
+    (:func:`batch.fingerprint.query_landmarks`), or at ``speeds`` when given, only the
+    stored landmarks with those hashes are read, and the votes are counted as the batch
+    job counts them.
     """
-    from batch.fingerprint import Index, identify as vote, query_landmarks
+    from batch.fingerprint import SPEEDS, Index, identify as vote, query_landmarks
 
+    speeds = SPEEDS if speeds is None else tuple(speeds)
     table, column = FINGERPRINTS[among]
     reference = peaks.reference()
-    query = query_landmarks(reference)
+    query = query_landmarks(reference, speeds)
     if query[0].size == 0:
         return []
     with conn.cursor() as cur:
-        # One array literal, not psycopg2's ARRAY[...] of thousands of constants: half the time.
-        cur.execute(f"SELECT hash, {column}, t FROM {table} WHERE hash = ANY(%s::integer[])",
+        # One array literal, not psycopg2's ARRAY[...] of thousands of constants: half the
+        # time. Three arrays back, not a row per landmark: a whole song's lookup returns
+        # hundreds of thousands, and rows cost ten times as much to turn into columns.
+        cur.execute(f"SELECT array_agg(hash), array_agg({column}), array_agg(t) FROM {table} "
+                    "WHERE hash = ANY(%s::integer[])",
                     ("{" + ",".join(map(str, np.unique(query[0]).tolist())) + "}",))
-        rows = cur.fetchall()
-    if not rows:
+        hashes, ids, times = cur.fetchone()
+    if not hashes:
         return []
-    hashes, ids, times = zip(*rows)
-    return vote(Index.of_rows(hashes, ids, times), reference, top=top, query=query)
+    index = Index.of_rows(np.asarray(hashes, np.int32), ids, np.asarray(times, np.int16))
+    return vote(index, reference, speeds=speeds, top=top, query=query)
 
 
 def similar_sounds(conn, features: np.ndarray, *, k: int = 10,
