@@ -91,6 +91,16 @@ def test_a_12_s_excerpt_finds_its_catalogue_song_first_as_the_same_recording(cli
     assert not any(r["same_recording"] for r in body["results"][1:])
 
 
+def test_a_sped_up_upload_is_still_the_same_recording_with_its_speed(client, heard, tmp_path):
+    """Speed 1 is searched first; nothing found there, every speed is."""
+    song = heard[2]
+    faster = edits.edit("sped_up", song["path"], tmp_path / "faster.mp3", start=5.0)
+    body = upload(client, faster).get_json()
+    assert body["same_recording"]["track_id"] == song["track_id"]
+    assert abs(body["same_recording"]["speed"] - edits.SPEED_UP) < 0.02
+    assert abs(body["same_recording"]["offset"] - 5.0) < 0.5
+
+
 def test_the_sounds_that_contain_the_upload_come_with_their_videos(client, heard):
     song = heard[0]
     body = upload(client, song["path"]).get_json()
