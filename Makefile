@@ -82,6 +82,7 @@ test: venv $(HCL_TOOLS) ## Run the whole test suite
 
 screenshots: venv ## Render the README's pictures (docs/screenshots/) in chromium from a demo corpus run through the pipeline
 	SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest -q tests/test_end_to_end.py -k "reports_every_step or screenshots"
+	SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest -q tests/test_whole_song.py -k "chromium and not no-javascript"
 
 bench: venv ## Run the benchmarks (figures for the README's Performance section; the 25M run is apart: tests/benchmarks/bench_full_run.py)
 	$(PY) tests/benchmarks/bench_features.py
