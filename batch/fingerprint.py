@@ -132,6 +132,12 @@ class Peaks:
     lf: np.ndarray
     rank: np.ndarray | None = None  # strength rank within its band and second
 
+    @classmethod
+    def of_arrays(cls, t, lf, rank=None) -> "Peaks":
+        """Peaks from stored columns (lists or arrays), in this class's dtypes."""
+        return cls(np.asarray(t, np.int16), np.asarray(lf, np.float32),
+                   None if rank is None else np.asarray(rank, np.int8))
+
     def __len__(self) -> int:
         return int(self.t.shape[0])
 

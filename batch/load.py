@@ -142,9 +142,7 @@ def fingerprint_rows(ids, peak_t, peak_f, peak_rank=None, *, id_column: str) -> 
     for item, t, f, r in zip(ids, peak_t, peak_f, ranks):
         if t is None:
             continue
-        peaks = Peaks(np.asarray(t, np.int16), np.asarray(f, np.float32),
-                      None if r is None else np.asarray(r, np.int8))
-        h, at = landmarks(peaks.reference())
+        h, at = landmarks(Peaks.of_arrays(t, f, r).reference())
         hashes.append(h)
         times.append(np.rint(at).astype(np.int16))
         items.append(np.repeat(np.asarray([item]), h.shape[0]))

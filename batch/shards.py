@@ -69,8 +69,8 @@ def write(rows, out: Path, *, shard_landmarks: int = SHARD_LANDMARKS) -> dict:
     from pyspark.sql import functions as F
 
     rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
+    counts = rows.groupBy("hash").count().persist()  # one row per hash: at most N_HASHES
     try:
-        counts = rows.groupBy("hash").count().persist()  # one row per hash: at most N_HASHES
         total = int(counts.agg(F.sum("count")).first()[0] or 0)
         limit = COMMON * max(1.0, total / N_HASHES)
         kept_hashes = counts.where(F.col("count") <= limit)
@@ -80,8 +80,8 @@ def write(rows, out: Path, *, shard_landmarks: int = SHARD_LANDMARKS) -> dict:
             .withColumn("shard", F.pmod(F.xxhash64("track_id"), F.lit(shards)).cast("int")) \
             .repartition(shards, "shard").sortWithinPartitions("hash") \
             .write.mode("overwrite").partitionBy("shard").parquet(str(out / "shards"))
-        counts.unpersist()
     finally:
+        counts.unpersist()
         rows.unpersist()
     about = {"shards": shards, "landmarks": kept, "stop_word_landmarks": total - kept}
     (out / "index.json").write_text(json.dumps(about))
@@ -92,7 +92,7 @@ def _landmark_rows(batches):
     for batch in batches:
         frames = []
         for track_id, t, f in zip(batch["track_id"], batch["peak_t"], batch["peak_f"]):
-            hashes, times = landmarks(Peaks(np.asarray(t, np.int16), np.asarray(f, np.float32)).reference())
+            hashes, times = landmarks(Peaks.of_arrays(t, f).reference())
             frames.append(pd.DataFrame({"hash": hashes, "track_id": np.int64(track_id),
                                         "t": times.astype(np.int16)}))
         if frames:
@@ -138,8 +138,7 @@ def identify_all(spark, sounds, index: Path, *, sounds_per_task: int = SOUNDS_PE
 
 
 def _peaks(row) -> Peaks:
-    return Peaks(np.asarray(row.peak_t, np.int16), np.asarray(row.peak_f, np.float32),
-                 np.asarray(row.peak_rank, np.int8))
+    return Peaks.of_arrays(row.peak_t, row.peak_f, row.peak_rank)
 
 
 def _shard_rows(index: str, batches):
