@@ -58,15 +58,15 @@ cluster-stop: venv ## Stop the standalone master and worker by pid
 	$(PY) -m infra.local.cluster stop
 
 demo: venv ## The demo: corpus (400 tracks, 6 of them whole songs, 50,000 TikTok videos, a chart and four weekly ones), reprocess into the store, train, serve the app
-	@[ -f $(DEMO)/.complete-4 ] || $(PY) -m batch.demo_corpus --out $(DEMO)
-	$(PY) -m batch.reprocess --fma-metadata $(DEMO)/fma_metadata --audio $(DEMO)/fma_audio \
+	@[ -f $(DEMO)/.complete-4 ] || $(PY) -m batch.demo.corpus --out $(DEMO)
+	$(PY) -m batch.jobs.reprocess --fma-metadata $(DEMO)/fma_metadata --audio $(DEMO)/fma_audio \
 		--tiktok $(DEMO)/tiktok --sound-audio $(DEMO)/sound_audio --work var/work
 	@[ -f $(DEMO)/charts/demo-top200.csv ] || $(PY) -c \
-		"from batch.demo_corpus import write_chart; write_chart('$(DEMO)/charts/demo-top200.csv')"
-	$(PY) -m batch.popularity --features var/work/features --matched var/work/tiktok --load
+		"from batch.demo.charts import write_chart; write_chart('$(DEMO)/charts/demo-top200.csv')"
+	$(PY) -m batch.jobs.popularity --features var/work/features --matched var/work/tiktok --load
 	@[ -d $(DEMO)/charts/history ] || $(PY) -c \
-		"from batch.demo_corpus import write_chart_history; write_chart_history('$(DEMO)/charts/history')"
-	$(PY) -m text_pipeline.charts $(DEMO)/charts --matched var/work/tiktok --load
+		"from batch.demo.charts import write_chart_history; write_chart_history('$(DEMO)/charts/history')"
+	$(PY) -m text_pipeline.jobs.charts $(DEMO)/charts --matched var/work/tiktok --load
 	$(PY) -m webapp.serve --host 127.0.0.1 --port 5000
 
 run: demo ## Same as make demo
@@ -101,8 +101,8 @@ bench: venv ## Run the benchmarks (figures for the README's Performance section;
 	$(PY) tests/benchmarks/bench_reload.py
 
 psql: venv ## Open psql on the store
-	$(PY) -m batch.db psql
+	$(PY) -m batch.store.db psql
 
 clean: ## Stop the embedded PostgreSQL and remove generated data (var/); keeps .venv
-	@[ ! -x $(PY) ] || $(PY) -m batch.db stop
+	@[ ! -x $(PY) ] || $(PY) -m batch.store.db stop
 	rm -rf var/

@@ -24,7 +24,7 @@ TEST_PIECES = ("bach/bwv66.6", "bach/bwv1.6", "palestrina/agnus_0")
 
 @pytest.fixture(scope="session")
 def spark():
-    from batch.spark import get_spark
+    from batch.spark.session import get_spark
 
     session = get_spark("tests", "local[2]")
     yield session
@@ -65,7 +65,7 @@ def s3_endpoint():
 def store_url(tmp_path_factory):
     """A PostgreSQL with pgvector for the tests: a throwaway database on DATABASE_URL's
     server when that is set, else a fresh embedded server (stopped afterwards)."""
-    from batch import db
+    from batch.store import db
 
     url = os.environ.get("DATABASE_URL")
     if url:
@@ -98,7 +98,7 @@ def throwaway_database(url: str, prefix: str = "test"):
 @pytest.fixture
 def store(store_url):
     """A migrated connection to the test store, with every table emptied."""
-    from batch import db
+    from batch.store import db
 
     conn = db.connect(store_url)
     db.migrate(conn)

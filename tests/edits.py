@@ -68,8 +68,8 @@ def rms(path: Path, start: float = 0.0, seconds: float | None = None) -> float:
 
 
 def speech_rms(path: Path) -> float:
-    """Level of the speech in ``path`` while it speaks (:func:`batch.demo_corpus.speech_level`)."""
-    from batch.demo_corpus import speech_level
+    """Level of the speech in ``path`` while it speaks (:func:`batch.demo.tiktok.speech_level`)."""
+    from batch.demo.tiktok import speech_level
 
     y, sr = sf.read(str(path), dtype="float32")
     return speech_level(y.mean(axis=1) if y.ndim > 1 else y, sr)

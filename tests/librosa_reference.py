@@ -2,7 +2,7 @@
 
 This is "the usual recipe": ``librosa.load`` at its defaults, each feature function
 called on the waveform (so the STFT is computed four times), and ``scipy.stats`` for
-the statistics. It follows the definition in :mod:`batch.features` literally, with
+the statistics. It follows the definition in :mod:`batch.core.features` literally, with
 no shortcuts, so that the fast implementation can be checked against it.
 """
 
@@ -15,7 +15,7 @@ import numpy as np
 import scipy.stats
 import soundfile as sf
 
-from batch.features import STATISTICS
+from batch.core.features import STATISTICS
 
 CLIP_SECONDS = 30.0
 

@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import throwaway_database
 from tests.test_charts import clip
 from tests.test_store import videos_parquet
-from text_pipeline.chart_files import ChartError, describe_name, read_chart, read_charts
+from text_pipeline.core.chart_files import ChartError, describe_name, read_chart, read_charts
 
 HEADER = "rank,uri,artist_names,track_name,source,peak_rank,previous_rank,days_on_chart,streams"
 BOM = "\ufeff"
@@ -117,7 +117,7 @@ def history(spark, tmp_path_factory):
     Blinding Lights' sound s1 has one video in the first chart's week and two in the third's;
     Savage Love's s4 (matched by its first artist) one video in the second's.
     """
-    from text_pipeline.match import fitted_models
+    from text_pipeline.tiktok.matcher import fitted_models
 
     root = tmp_path_factory.mktemp("history")
     (root / "tiktok").mkdir()
@@ -137,9 +137,9 @@ def history(spark, tmp_path_factory):
 
 
 def test_a_history_loads_and_a_rerun_of_one_date_replaces_only_that_date(history, spark, store_url, monkeypatch):
-    from batch import db
-    from batch.load import into_store, load_tiktok
-    from text_pipeline.charts import run
+    from batch.store import db
+    from batch.store.load import into_store, load_tiktok
+    from text_pipeline.jobs.charts import run
     from webapp import create_app
 
     quiet = {"spark": spark, "log": lambda *_: None}
@@ -199,7 +199,7 @@ def test_a_history_loads_and_a_rerun_of_one_date_replaces_only_that_date(history
 
 
 def test_a_single_dated_chart_has_no_history(history, spark, store_url):
-    from text_pipeline.charts import run
+    from text_pipeline.jobs.charts import run
     from webapp import create_app
 
     with throwaway_database(store_url, "single") as url:
@@ -223,9 +223,9 @@ def test_the_history_in_a_real_browser(history, spark, store_url, monkeypatch, t
     from playwright.sync_api import sync_playwright
     from werkzeug.serving import make_server
 
-    from batch.load import into_store, load_tiktok
+    from batch.store.load import into_store, load_tiktok
     from tests.test_browser import CHROMIUM, FLAGS
-    from text_pipeline.charts import run
+    from text_pipeline.jobs.charts import run
     from webapp import create_app
 
     if not shutil.which("chromium"):

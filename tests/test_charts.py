@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import throwaway_database
 from tests.test_store import videos_parquet
-from text_pipeline.charts import ChartError, read_chart
+from text_pipeline.jobs.charts import ChartError, read_chart
 
 NOTE = (',,,"Note that these figures are generated using a formula that protects against any '
         'artificial inflation of streams.",\n')
@@ -85,14 +85,14 @@ def clip(video_id, music_id, title, artist, plays=0, likes=0, comments=0, shares
 
 @pytest.fixture(scope="module")
 def matched(spark, tmp_path_factory):
-    """What text_pipeline.match leaves in its --out: clean videos and the catalogue's TF-IDF models.
+    """What text_pipeline.jobs.match leaves in its --out: clean videos and the catalogue's TF-IDF models.
 
     Blinding Lights has two sounds: s1 with 1,000 plays, 100 likes, 10 comments and 1
     share (engagement 1,234) plus 500 plays, and s2 with 100 plays: 1,834 over 3 videos.
     Savage Love's sound s4 has 300 plays and 50 likes: 400. An original sound with the
     most plays, a near-miss title and a catalogue song match no chart song.
     """
-    from text_pipeline.match import fitted_models
+    from text_pipeline.tiktok.matcher import fitted_models
 
     root = tmp_path_factory.mktemp("charts")
     (root / "tiktok").mkdir()
@@ -121,7 +121,7 @@ def totals(entries, chart):
 
 
 def test_overlap_finds_the_songs_tiktok_uses_with_their_engagement(matched, spark, tmp_path):
-    from text_pipeline.charts import run, to_csv
+    from text_pipeline.jobs.charts import run, to_csv
 
     entries = run([matched / "top200-2020-06-01.csv", matched / "viral50-2020-06-01.csv"], matched,
                   csv_path=tmp_path / "overlap.csv", spark=spark, log=lambda *_: None)
@@ -145,7 +145,7 @@ def test_overlap_finds_the_songs_tiktok_uses_with_their_engagement(matched, spar
 
 
 def test_a_stricter_threshold_drops_the_partial_artist_match(matched, spark):
-    from text_pipeline.charts import run
+    from text_pipeline.jobs.charts import run
 
     entries = run([matched / "top200-2020-06-01.csv"], matched, threshold=0.99, spark=spark,
                   log=lambda *_: None)
@@ -153,8 +153,8 @@ def test_a_stricter_threshold_drops_the_partial_artist_match(matched, spark):
 
 
 def test_loaded_overlap_is_shown_on_the_page_with_a_plot_and_a_csv(matched, spark, store_url, monkeypatch):
-    from batch import db
-    from text_pipeline.charts import run, to_csv
+    from batch.store import db
+    from text_pipeline.jobs.charts import run, to_csv
     from webapp import create_app
 
     top, viral = matched / "top200-2020-06-01.csv", matched / "viral50-2020-06-01.csv"
@@ -208,7 +208,7 @@ def test_the_plot_puts_more_engagement_higher_and_later_positions_right():
 
 
 def test_charts_cli_errors_are_clear(matched, tmp_path, capsys):
-    from text_pipeline.charts import main
+    from text_pipeline.jobs.charts import main
 
     chart = str(matched / "viral50-2020-06-01.csv")
     (tmp_path / "a").mkdir()
@@ -234,7 +234,7 @@ def test_charts_cli_errors_are_clear(matched, tmp_path, capsys):
 
 def test_a_chart_load_from_unchanged_files_is_skipped_without_spark(matched, spark, store_url, monkeypatch):
     """make demo's second run: the same charts and TikTok outputs are not matched again."""
-    from text_pipeline.charts import main, run
+    from text_pipeline.jobs.charts import main, run
 
     top = matched / "top200-2020-06-01.csv"
     with throwaway_database(store_url, "charts_rerun") as url:

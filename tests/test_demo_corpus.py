@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import json
 
-from batch.demo_corpus import POPULAR_CSV, TITLES_CSV, write_corpus
-from batch.metadata import read_genres, read_tracks
-from text_pipeline.charts import read_chart
+from batch.core.metadata import read_genres, read_tracks
+from batch.demo.charts import POPULAR_CSV
+from batch.demo.corpus import TITLES_CSV, write_corpus
+from text_pipeline.jobs.charts import read_chart
 
 
 def files(root):

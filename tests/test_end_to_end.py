@@ -8,8 +8,10 @@ import shutil
 import pandas as pd
 import pytest
 
-from batch import db, reprocess
-from batch.demo_corpus import write_corpus, write_tiktok
+from batch.demo.corpus import write_corpus
+from batch.demo.tiktok import write_tiktok
+from batch.jobs import reprocess
+from batch.store import db
 from webapp import create_app
 
 TABLES = ("tracks", "track_vectors", "tiktok_videos", "tiktok_sounds", "matches")
@@ -139,7 +141,7 @@ def test_reprocess_cli_help_and_mistakes(tmp_path):
     import sys
 
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "batch.reprocess", *args], capture_output=True,
+        return subprocess.run([sys.executable, "-m", "batch.jobs.reprocess", *args], capture_output=True,
                               text=True, timeout=120)
 
     helped = cli("--help")

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 from tests.test_match import SOUNDS, inputs  # noqa: F401  (the catalogue fixture)
-from text_pipeline import match
-from text_pipeline.exports import ExportError, records, sniff
+from text_pipeline.core.exports import ExportError, records, sniff
+from text_pipeline.jobs import match
 
 DATA = Path(__file__).parent / "data"
 FLAT = json.loads((DATA / "tiktok_record_shapes.json").read_text())["tiktok_scraper_flat_PostCollector"]
@@ -142,7 +142,7 @@ def test_a_gz_cut_short_after_its_head_is_one_reject(inputs, spark, tmp_path):  
 
 
 def test_s3_exports_are_read_like_local_ones(inputs, spark, s3_endpoint, tmp_path):  # noqa: F811
-    from batch.sources import s3_client
+    from batch.spark.sources import s3_client
 
     client = s3_client(s3_endpoint)
     client.create_bucket(Bucket="exports")
@@ -156,7 +156,7 @@ def test_s3_exports_are_read_like_local_ones(inputs, spark, s3_endpoint, tmp_pat
 
 
 def test_a_field_too_long_is_one_reject_and_reading_goes_on():
-    from text_pipeline.exports import FIELD_LIMIT
+    from text_pipeline.core.exports import FIELD_LIMIT
 
     header = "id,musicMeta.musicId,musicMeta.musicName,text\n"
     data = (header + "1,m1,Song,hi\n2,m2,Song," + "x" * (FIELD_LIMIT + 1) + "\n3,m3,Song,ok\n").encode()

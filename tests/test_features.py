@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from batch import features
-from batch.audio import AudioError, load_clip
-from batch.features import FEATURE_NAMES, N_FEATURES, vectorize
+from batch.core import features
+from batch.core.audio import AudioError, load_clip
+from batch.core.features import FEATURE_NAMES, N_FEATURES, vectorize
 from tests.conftest import tone, write_wav
 
 SR = 22050

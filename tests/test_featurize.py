@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from batch import featurize
-from batch.demo_corpus import write_corpus
-from batch.features import vectorize
-from batch.sources import s3_client
+from batch.core.features import vectorize
+from batch.demo.corpus import write_corpus
+from batch.jobs import featurize
+from batch.spark import outputs
+from batch.spark.sources import s3_client
 from tests.conftest import tone, write_wav
 
 N_GOOD = 6
@@ -47,7 +48,7 @@ def first_run(corpus, spark, tmp_path_factory):
 
 
 def read_vectors(out: Path) -> pd.DataFrame:
-    return featurize.read_vectors(out).to_pandas()
+    return outputs.read_vectors(out).to_pandas()
 
 
 def snapshot(out: Path) -> dict:
@@ -152,12 +153,12 @@ def test_a_swap_cut_off_between_renames_is_recovered(tmp_path):
     target = tmp_path / "vectors"
     (tmp_path / "vectors.old").mkdir()
     (tmp_path / "vectors.old" / "part.parquet").write_text("old")
-    featurize.recover(target)
+    outputs.recover(target)
     assert (target / "part.parquet").read_text() == "old"
     staging = tmp_path / "staging"
     staging.mkdir()
     (staging / "part.parquet").write_text("new")
-    featurize.swap_in(staging, target)
+    outputs.swap_folder(staging, target)
     assert (target / "part.parquet").read_text() == "new"
     assert not (tmp_path / "vectors.old").exists() and not staging.exists()
 
@@ -185,7 +186,7 @@ def test_s3_source_gives_the_same_vectors_as_local(first_run, corpus, spark, s3_
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "batch.featurize", *args],
+    return subprocess.run([sys.executable, "-m", "batch.jobs.featurize", *args],
                           capture_output=True, text=True, timeout=120)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from batch.listening.fetch import MAX_BYTES, audio_format, fetch_audio
 from tests.sound_server import serving
-from text_pipeline.fetch import MAX_BYTES, audio_format, fetch_audio
 
 MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x00" * 200
 FAST = {"timeouts": (1.0, 0.5), "backoff": 0.01}

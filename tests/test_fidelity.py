@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from batch.features import FEATURE_NAMES, vectorize
+from batch.core.features import FEATURE_NAMES, vectorize
 from tests.conftest import TEST_PIECES, tone, write_wav
 from tests.librosa_reference import reference_vector
 

@@ -1,4 +1,4 @@
-"""Audio identification (batch.fingerprint): known answers on generated signals and on real
+"""Audio identification (batch.core.fingerprint): known answers on generated signals and on real
 recordings (Debian's game music), through each TikTok edit, with recordings outside the
 catalogue as negatives."""
 
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import soxr
 
-from batch.audio import SR, Clip
-from batch.features import stft_magnitude
-from batch.fingerprint import COMMON, Index, Peaks, common, identify, landmarks, spectral_peaks
+from batch.core.audio import SR, Clip
+from batch.core.features import stft_magnitude
+from batch.core.fingerprint import COMMON, Index, Peaks, common, identify, landmarks, spectral_peaks
 from tests import edits
 
 
@@ -114,7 +114,7 @@ def real(tmp_path_factory):
     """Clips of real recordings (Debian's drascula-music) and their TikTok-style edits."""
     if not edits.have_tools():
         pytest.fail("ffmpeg and espeak-ng are missing: run `make system-deps`")
-    from batch.fingerprint import analyse
+    from batch.core.fingerprint import analyse
 
     root = tmp_path_factory.mktemp("real")
     recordings = edits.game_music(root / "packages")[: CATALOGUE + OUTSIDE]
@@ -149,8 +149,8 @@ def test_a_voice_louder_than_the_music_is_found_often_and_never_wrongly(real):
 
 
 def test_analyse_shares_one_decode_with_the_vector(real, tmp_path):
-    from batch.features import vectorize
-    from batch.fingerprint import analyse
+    from batch.core.features import vectorize
+    from batch.core.fingerprint import analyse
 
     path = tmp_path / "m.wav"
     import soundfile as sf
@@ -164,7 +164,7 @@ def test_analyse_shares_one_decode_with_the_vector(real, tmp_path):
 @pytest.mark.parametrize("fmt", [["-c:a", "aac", "-b:a", "96k", "sound.m4a"], ["-c:a", "aac", "-f", "adts", "sound.aac"]])
 def test_m4a_and_aac_sounds_are_decoded_and_identified(real, tmp_path, fmt):
     """TikTok and scrapers keep sounds as m4a or aac, which libsndfile cannot read."""
-    from batch.fingerprint import analyse
+    from batch.core.fingerprint import analyse
 
     index, _, clips = real
     clip = clips[3]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from batch import db
-from batch.load import load_catalogue, load_tiktok
+from batch.store import db
+from batch.store.load import load_catalogue, load_tiktok
 from tests.conftest import throwaway_database
 from tests.test_store import matches_parquet, videos_parquet
 from tests.test_webapp import write_catalogue
-from text_pipeline.engagement import ENGAGEMENT
+from text_pipeline.core.engagement import ENGAGEMENT
 from webapp import create_app
 from webapp.errors import AppError
 from webapp.hashtags import MAX_TAGS, parse_tags, suggestions

@@ -81,7 +81,7 @@ def test_the_deployment_has_its_parts(config):
     assert config["variable"]["reprocess_schedule"]["default"] == "cron(0 3 * * ? *)"  # daily
 
     emr = (AWS / "emr.tf").read_text()
-    assert '"batch.reprocess"' in emr and "command-runner.jar" in emr and "reprocess-step.sh" in emr
+    assert '"batch.jobs.reprocess"' in emr and "command-runner.jar" in emr and "reprocess-step.sh" in emr
     for size in ("emr_core_instance_type", "emr_core_instance_count", "db_instance_class", "web_instance_type"):
         assert size in config["variable"], size
     for endpoint in ("web_url", "db_endpoint", "bucket", "db_secret_arn"):

@@ -8,11 +8,11 @@ import json
 import pandas as pd
 import pytest
 
-from batch import featurize
-from batch.demo_corpus import write_corpus
+from batch.demo.corpus import write_corpus
+from batch.jobs import featurize
+from batch.listening.listen import ListenError, combine
 from tests.sound_server import serving
-from text_pipeline import match
-from text_pipeline.listen import ListenError, combine
+from text_pipeline.jobs import match
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +111,7 @@ def test_sounds_are_fetched_identified_and_reruns_change_nothing(spark, corpus, 
 
 def test_the_store_gets_sound_vectors_fingerprints_and_how_each_match_was_found(spark, corpus, features,
                                                                                 store, tmp_path):
-    from batch.load import load_catalogue, load_tiktok
+    from batch.store.load import load_catalogue, load_tiktok
 
     c = corpus / "corpus"
     out = tmp_path / "tiktok"
@@ -164,8 +164,8 @@ def test_bad_sound_audio_arguments_are_clear_errors(spark, corpus, features, tmp
 
 
 def test_fetched_audio_can_be_kept_under_an_s3_prefix(s3_endpoint):
-    from batch.sources import Reader, s3_client
-    from text_pipeline.listen import _Writer
+    from batch.listening.listen import _Writer
+    from batch.spark.sources import Reader, s3_client
 
     s3_client(s3_endpoint).create_bucket(Bucket="sounds")
     path = _Writer("s3://sounds/audio/", s3_endpoint).write("123.mp3", b"ID3 audio")
@@ -174,7 +174,7 @@ def test_fetched_audio_can_be_kept_under_an_s3_prefix(s3_endpoint):
 
 
 def test_a_local_store_writes_atomically(tmp_path):
-    from text_pipeline.listen import _Writer
+    from batch.listening.listen import _Writer
 
     path = _Writer(str(tmp_path / "a"), None).write("9.mp3", b"ID3 x")
     assert open(path, "rb").read() == b"ID3 x" and [p.name for p in (tmp_path / "a").iterdir()] == ["9.mp3"]
@@ -216,7 +216,7 @@ def test_a_dump_whose_links_have_all_expired_fails_nothing(spark, corpus, featur
     assert summary.listened.with_audio == 0 and summary.listened.identified == 0
     matches = pd.read_parquet(tmp_path / "tiktok" / "matches")
     assert len(matches) and set(matches["method"]) == {"title"}
-    from batch.load import load_tiktok
+    from batch.store.load import load_tiktok
 
     out = tmp_path / "tiktok"
     loaded = load_tiktok(store, out / "tiktok", matches=out / "matches", sounds=out / "sounds")

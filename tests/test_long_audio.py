@@ -12,8 +12,10 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from batch import audio, featurize
-from batch.audio import MAX_SECONDS, AudioError, load_clip
+from batch.core import audio
+from batch.core.audio import MAX_SECONDS, AudioError, load_clip
+from batch.jobs import featurize
+from batch.spark import outputs
 from tests import music
 from tests.test_fidelity import assert_same_vector
 from tests.test_webapp import app, catalogue, client  # noqa: F401 (fixtures)
@@ -146,4 +148,4 @@ def test_batch_job_rejects_what_is_too_long_and_windows_the_rest(spark, tmp_path
     errors = pd.read_parquet(out / "errors")
     assert errors["track_id"].tolist() == [2]
     assert errors["reason"].iloc[0].startswith("too long: 120 minutes")
-    assert featurize.read_vectors(out).to_pandas()["track_id"].tolist() == [3]
+    assert outputs.read_vectors(out).to_pandas()["track_id"].tolist() == [3]

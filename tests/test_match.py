@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from batch.demo_corpus import write_tracks_csv
-from text_pipeline import match
+from batch.demo.corpus import write_tracks_csv
+from text_pipeline.jobs import match
 
 SHAPES = json.loads((Path(__file__).parent / "data" / "tiktok_record_shapes.json").read_text())
 
@@ -184,7 +184,7 @@ def test_gzip_dumps_are_read(tmp_path, inputs, spark):
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "text_pipeline.match", *args],
+    return subprocess.run([sys.executable, "-m", "text_pipeline.jobs.match", *args],
                           capture_output=True, text=True, timeout=120)
 
 
@@ -205,7 +205,7 @@ def test_cli_help_and_user_mistakes(tmp_path, inputs):
 def test_s3_dumps_match_like_local_ones(first, inputs, spark, s3_endpoint, tmp_path):
     import gzip
 
-    from batch.sources import s3_client
+    from batch.spark.sources import s3_client
 
     client = s3_client(s3_endpoint)
     client.create_bucket(Bucket="tiktok")

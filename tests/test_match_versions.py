@@ -9,10 +9,10 @@ import json
 import pandas as pd
 import pytest
 
-from batch.demo_corpus import write_tracks_csv
+from batch.demo.corpus import write_tracks_csv
 from tests.test_match import SHAPES
-from text_pipeline import match
-from text_pipeline.normalize import clean_artist, is_cut, version_of
+from text_pipeline.core.normalize import clean_artist, is_cut, version_of
+from text_pipeline.jobs import match
 
 CATALOGUE = [  # track_id, title, artist
     (1, "Night Drive (UncleBibby Remix)", "Ana Moon"),

@@ -6,13 +6,19 @@ import csv
 
 import pytest
 
-from batch.demo_corpus import GENRES_CSV, TRACKS_HEADER_CSV, write_tracks_csv
-from batch.metadata import MetadataError, read_genres, read_tracks
+from batch.core.metadata import (
+    FMA_GENRES,
+    FMA_TRACKS_HEADER,
+    MetadataError,
+    read_genres,
+    read_tracks,
+)
+from batch.demo.corpus import write_tracks_csv
 
 
 @pytest.fixture(scope="module")
 def genres():
-    return read_genres(GENRES_CSV)
+    return read_genres(FMA_GENRES)
 
 
 def row(track_id, title="T", artist="A", album="", genre_top="", genres_all="[]", listens=0,
@@ -64,7 +70,7 @@ def test_blank_genre_top_is_derived_from_genres_all(tmp_path, genres):
 
 
 def test_columns_are_found_by_name_not_position(tmp_path, genres):
-    with open(TRACKS_HEADER_CSV, newline="") as f:
+    with open(FMA_TRACKS_HEADER, newline="") as f:
         header = list(csv.reader(f))
     order = [0] + list(range(len(header[0]) - 1, 0, -1))  # keep the index first, reverse the rest
     columns = [(header[0][i], header[1][i]) for i in order]

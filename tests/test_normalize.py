@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from text_pipeline.normalize import (
-    clean_artist, clean_title, is_original_sound, normalize, split_artist, title_bucket,
+from text_pipeline.core.normalize import (
+    clean_artist,
+    clean_title,
+    is_original_sound,
+    normalize,
+    split_artist,
+    title_bucket,
 )
 
 

@@ -7,7 +7,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from text_pipeline.parse import VIDEO_COLUMNS, parse, rejects_of, videos_of
+from text_pipeline.tiktok.parse import VIDEO_COLUMNS, parse, rejects_of, videos_of
 
 SHAPES = json.loads((Path(__file__).parent / "data" / "tiktok_record_shapes.json").read_text())
 

@@ -14,10 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from batch import db
-from batch.features import N_FEATURES
-from batch.load import load_popularity
-from batch.popularity import (
+from batch.core.features import N_FEATURES
+from batch.jobs.popularity import (
     BARELY,
     Evaluation,
     PopularityError,
@@ -28,6 +26,8 @@ from batch.popularity import (
     run,
     song_targets,
 )
+from batch.store import db
+from batch.store.load import load_popularity
 from tests.conftest import throwaway_database, tone, write_wav
 from tests.test_store import matches_parquet, videos_parquet
 
@@ -37,7 +37,7 @@ SCALES = 10.0 ** (np.arange(N_FEATURES) % 4)
 
 
 def write_songs(root, *, signal: bool = True, seed: int = 1):
-    """N_SONGS songs laid out as batch.featurize and text_pipeline.match write them.
+    """N_SONGS songs laid out as batch.jobs.featurize and text_pipeline.jobs.match write them.
 
     With ``signal``, log10 listens = 3 + 0.5 z0 - 0.4 z7 + 0.3 z100 (+ noise 0.1) and,
     for the 300 songs TikTok uses, log10 plays = 4 + 0.6 z3 - 0.3 z50 (+ noise 0.1),
@@ -167,7 +167,7 @@ def test_bad_inputs_fail_clearly(generated, spark, tmp_path, capsys):
 
 
 def test_arguments_are_checked_before_spark_starts(generated, tmp_path):
-    code = ("import sys; from batch.popularity import main; from pyspark import SparkContext; "
+    code = ("import sys; from batch.jobs.popularity import main; from pyspark import SparkContext; "
             "rc = main(sys.argv[1:]); print(rc, SparkContext._active_spark_context is None)")
     for argv in (["--features", str(tmp_path / "nowhere")],
                  ["--features", str(generated / "features"), "--folds", "99"],
@@ -180,7 +180,7 @@ def test_arguments_are_checked_before_spark_starts(generated, tmp_path):
 
 def test_the_results_page_shows_the_stored_prediction_as_a_range_with_its_caveat(
         evaluations, store_url, tmp_path):
-    from batch.load import load_catalogue
+    from batch.store.load import load_catalogue
     from tests.test_webapp import write_catalogue
     from webapp import create_app
 
@@ -218,7 +218,7 @@ def test_the_results_page_shows_the_stored_prediction_as_a_range_with_its_caveat
 
 def test_a_load_from_unchanged_inputs_is_skipped_without_spark(generated, spark, store_url, monkeypatch):
     """make demo's second run: the stored models stand while their inputs do not change."""
-    from batch.popularity import inputs_version
+    from batch.jobs.popularity import inputs_version
 
     lines = []
     with throwaway_database(store_url, "popularity_rerun") as url:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import time
 
-from batch.progress import line, progress
-from batch.spark import local_cores
+from batch.spark.progress import line, progress
+from batch.spark.session import local_cores
 
 
 def _slow(batches):

@@ -1,6 +1,6 @@
 """The production server (gunicorn, as `make serve` runs it) on its own embedded PostgreSQL:
 more clients than connections, a pool that waits, an outage and the recovery from it,
-and `batch.db stop`."""
+and `batch.store.db stop`."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ import psycopg2
 import pytest
 import requests
 
-from batch import db
-from batch.load import load_catalogue
+from batch.store import db
+from batch.store.load import load_catalogue
 from tests.conftest import free_port, tone, write_wav
 from tests.test_webapp import write_catalogue
 from webapp import create_app
@@ -198,7 +198,7 @@ def test_with_database_url_the_app_recovers_when_the_server_returns(pgdata):
 
 def _db_stop(pgdata: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    return subprocess.run([sys.executable, "-m", "batch.db", "stop"], cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "batch.store.db", "stop"], cwd=ROOT, capture_output=True,
                           text=True, env={**env, "EMBEDDED_PGDATA": str(pgdata)})
 
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import soxr
 
-from batch import shards
-from batch.audio import SR
-from batch.fingerprint import Index, Peaks, identify, landmarks
+from batch.core.audio import SR
+from batch.core.fingerprint import Index, Peaks, identify, landmarks
+from batch.listening import shards
 from tests.test_fingerprint import melody, peaks_of
 
 SONG_SECONDS = 60.0

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from batch.audio import SILENCE_DBFS, is_silent, loudness_dbfs
-from batch.likeness import CLOSE, GROUPS, compare, percentile, reference, sentence
+from batch.core.audio import SILENCE_DBFS, is_silent, loudness_dbfs
+from batch.core.likeness import CLOSE, GROUPS, compare, percentile, reference, sentence
 from tests.conftest import tone, write_wav
 from tests.test_webapp import SCRIPT, app, catalogue, client, upload  # noqa: F401 (fixtures)
 from webapp.display import compact, day, web_link
@@ -150,8 +150,8 @@ def test_figures_and_dates_read_short():
 
 
 def test_the_catalogue_load_stores_the_reference_pairs_beside_the_vectors(catalogue, store_url):  # noqa: F811
-    from batch import db
-    from batch.likeness import REFERENCE_PAIRS
+    from batch.core.likeness import REFERENCE_PAIRS
+    from batch.store import db
 
     conn = db.connect(store_url)
     with conn.cursor() as cur:
@@ -169,8 +169,8 @@ def test_the_catalogue_load_stores_the_reference_pairs_beside_the_vectors(catalo
 def test_a_chart_entry_whose_sound_is_a_catalogue_song_links_to_its_page(client, catalogue, store_url):  # noqa: F811
     import pandas as pd
 
-    from batch import db
-    from batch.load import load_charts
+    from batch.store import db
+    from batch.store.load import load_charts
 
     entry = {"chart": "linktest-2020-01-01", "series": "linktest", "region": "global", "period": "daily",
              "date": pd.Timestamp("2020-01-01").date(), "kind": "top200", "title": "Rock Study", "artist": "Someone",

@@ -17,11 +17,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from batch import db, search
-from batch.features import N_FEATURES
-from batch.embedding import embed, scaler_of
-from batch.load import LoadError, load_catalogue, load_tiktok
-from text_pipeline.engagement import ENGAGEMENT
+from batch.core.features import N_FEATURES
+from batch.store import db, search
+from batch.store.embedding import embed, scaler_of
+from batch.store.load import LoadError, load_catalogue, load_tiktok
+from text_pipeline.core.engagement import ENGAGEMENT
 
 GENRES = ("Rock", "Jazz", "Hip-Hop")
 
@@ -35,7 +35,7 @@ def count(conn, sql, *args):
 
 
 def featurize_output(folder: Path, n_per_genre=12, seed=0, duplicate_track=False) -> tuple:
-    """Write what batch.featurize writes: vectors partitioned by genre, and tracks."""
+    """Write what batch.jobs.featurize writes: vectors partitioned by genre, and tracks."""
     rng = np.random.default_rng(seed)
     ids, features, genres = [], [], []
     for g, genre in enumerate(GENRES):
@@ -142,7 +142,7 @@ def test_catalogue_load_then_query_returns_what_was_loaded(store, tmp_path):
     assert result.rows == {"genres": 163, "tracks": len(ids), "feature_scaler": 245,
                            "track_vectors": len(ids), "track_fingerprints": 0,  # no peaks in this output
                            "sound_vectors": 0,  # re-embedded with the new scaler: none loaded yet
-                           "similarity_reference": 4}  # one row per feature group (batch.likeness)
+                           "similarity_reference": 4}  # one row per feature group (batch.core.likeness)
     assert count(store, "SELECT count(*) FROM genres WHERE is_top_level") == 16
     with store.cursor() as cur:
         cur.execute("SELECT title, artist, album, genre_top, genres_all, audio_path FROM tracks "
@@ -296,7 +296,7 @@ def test_bad_parquet_inputs_are_clear_errors(store, tmp_path):
     pq.write_table(pa.table({"video_id": ["1"]}), tmp_path / "thin.parquet")
     with pytest.raises(LoadError, match=r"missing columns \['music_id'"):
         load_tiktok(store, tmp_path / "thin.parquet")
-    with pytest.raises(LoadError, match="run batch.featurize first"):
+    with pytest.raises(LoadError, match="run batch.jobs.featurize first"):
         load_catalogue(store, tmp_path / "nothing")
 
 
@@ -345,17 +345,17 @@ def cli(module, *args, env=None):
 
 def test_cli_migrates_and_loads_against_database_url(store_url, tmp_path):
     env = {"DATABASE_URL": store_url}
-    migrated = cli("batch.db", "migrate", env=env)
+    migrated = cli("batch.store.db", "migrate", env=env)
     assert migrated.returncode == 0, migrated.stderr
     assert "migration(s)" in migrated.stdout
     featurize_output(tmp_path / "out", n_per_genre=3)
-    loaded = cli("batch.load", "catalogue", "--out", str(tmp_path / "out"), env=env)
+    loaded = cli("batch.store.load", "catalogue", "--out", str(tmp_path / "out"), env=env)
     assert loaded.returncode == 0, loaded.stderr
     assert "loaded catalogue: 163 genres, 9 tracks, 245 feature_scaler, 9 track_vectors" in loaded.stdout
-    missing = cli("batch.load", "catalogue", "--out", str(tmp_path / "nope"), env=env)
+    missing = cli("batch.store.load", "catalogue", "--out", str(tmp_path / "nope"), env=env)
     assert missing.returncode == 2
-    assert missing.stderr.startswith("load: error: ") and "run batch.featurize first" in missing.stderr
-    down = cli("batch.db", "migrate", env={"DATABASE_URL": "postgresql://u@127.0.0.1:1/x"})
+    assert missing.stderr.startswith("load: error: ") and "run batch.jobs.featurize first" in missing.stderr
+    down = cli("batch.store.db", "migrate", env={"DATABASE_URL": "postgresql://u@127.0.0.1:1/x"})
     assert down.returncode == 2 and "db: error: cannot connect" in down.stderr
 
 
@@ -400,8 +400,8 @@ def test_the_read_side_does_not_import_the_write_side():
     import subprocess
     import sys
 
-    code = ("import sys, batch.search, webapp.similar, webapp.api, webapp.pages; "
-            "print(sorted(m for m in sys.modules if m in ('batch.load', 'batch.featurize', 'pyspark')))")
+    code = ("import sys, batch.store.search, webapp.similar, webapp.api, webapp.pages; "
+            "print(sorted(m for m in sys.modules if m in ('batch.store.load', 'batch.jobs.featurize', 'pyspark')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=str(Path(__file__).resolve().parents[1]))
     assert out.stdout.strip() == "[]"
@@ -465,7 +465,7 @@ def test_searches_during_a_reload_never_fail_and_never_see_a_mix(store, store_ur
 
 def test_a_reader_idle_in_a_transaction_makes_the_swap_give_up_and_changes_nothing(
         store, store_url, tmp_path, monkeypatch):
-    from batch import swap
+    from batch.store import swap
 
     featurize_output(tmp_path / "old")
     featurize_output(tmp_path / "new", seed=1)

@@ -10,9 +10,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from batch import db
-from batch.fingerprint import analyse
-from batch.load import load_catalogue, load_tiktok
+from batch.core.fingerprint import analyse
+from batch.store import db
+from batch.store.load import load_catalogue, load_tiktok
 from tests import edits
 from tests.test_browser import CHROMIUM, FLAGS
 from tests.test_store import matches_parquet, videos_parquet
@@ -21,7 +21,7 @@ from webapp import create_app
 
 
 def write_sounds(folder, analysed: dict) -> None:
-    """Lay ``{music_id: analyse(...)}`` out as ``text_pipeline.listen`` writes ``sounds/``."""
+    """Lay ``{music_id: analyse(...)}`` out as ``batch.listening.listen`` writes ``sounds/``."""
     folder.mkdir(parents=True)
     pq.write_table(pa.table({
         "music_id": list(analysed), "vector": [a[0] for a in analysed.values()],

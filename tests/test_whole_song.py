@@ -14,12 +14,24 @@ import pytest
 import scipy.ndimage
 import soundfile as sf
 
-from batch import audio, db, featurize
-from batch.audio import LISTEN_SECONDS, AudioError, Blocks
-from batch.features import stft_magnitude
-from batch.fingerprint import (FRAME_SECONDS, Index, _window_max, analyse, identify, listen, query_landmarks, spectral_peaks,
-                               stft_chunks)
-from batch.load import load_catalogue, load_tiktok
+from batch.core import audio
+from batch.core.audio import LISTEN_SECONDS, AudioError, Blocks
+from batch.core.features import stft_magnitude
+from batch.core.fingerprint import (
+    FRAME_SECONDS,
+    Index,
+    _window_max,
+    analyse,
+    identify,
+    listen,
+    query_landmarks,
+    spectral_peaks,
+    stft_chunks,
+)
+from batch.jobs import featurize
+from batch.spark import outputs
+from batch.store import db
+from batch.store.load import load_catalogue, load_tiktok
 from tests import edits, music
 from tests.test_store import videos_parquet
 from tests.test_web_listen import write_sounds
@@ -114,7 +126,7 @@ def test_the_vector_keeps_its_middle_window(whole_song):
 
 
 def featurize_vector(path):
-    from batch.features import vectorize
+    from batch.core.features import vectorize
 
     return vectorize(path)
 
@@ -175,7 +187,7 @@ def test_a_sound_cut_at_2_30_is_found_in_the_whole_song_with_its_offset(whole_so
     index = Index.of_peaks([("cut", analyse(cut)[1].reference()), ("sped", analyse(sped)[1].reference())])
     reference = listen(whole_song)[0].reference()
     # As the web app looks an upload up among the sounds: every speed, no scouting, since
-    # one song holds sounds at several speeds (batch.search.identify).
+    # one song holds sounds at several speeds (batch.store.search.identify).
     found = {f.item: f for f in identify(index, reference, top=5, query=query_landmarks(reference))}
     assert set(found) == {"cut", "sped"}
     assert -found["cut"].offset / found["cut"].speed == pytest.approx(150.0, abs=0.3)
@@ -196,7 +208,7 @@ def test_the_featurize_job_fingerprints_whole_songs(spark, whole_song, tmp_path)
     src.mkdir(parents=True)
     (src / "000002.mp3").write_bytes(whole_song.read_bytes())
     featurize.run(str(tmp_path / "fma_full"), tmp_path / "out", spark=spark, log=lambda *_: None)
-    row = featurize.read_vectors(tmp_path / "out").to_pylist()[0]
+    row = outputs.read_vectors(tmp_path / "out").to_pylist()[0]
     assert _at(max(row["peak_t"])) > SONG_SECONDS - 2  # not just the middle 30 s
     np.testing.assert_array_equal(np.asarray(row["vector"], np.float32), featurize_vector(whole_song))
 

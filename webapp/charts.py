@@ -1,6 +1,6 @@
 """Chart overlap in the web app: the loaded Spotify charts, each entry's TikTok use, and a plot.
 
-The overlap is computed and loaded by ``python -m text_pipeline.charts --load``; here it
+The overlap is computed and loaded by ``python -m text_pipeline.jobs.charts --load``; here it
 is only read. The plot puts chart position on x and the TikTok engagement of the
 entry's sounds on y (log scale), drawn as SVG on the server, so the page needs no script.
 """
@@ -11,8 +11,8 @@ import math
 
 import pandas as pd
 
-from text_pipeline.charts import ENTRY_COLUMNS, TOTALS
-from text_pipeline.engagement import ENGAGEMENT
+from text_pipeline.core.engagement import ENGAGEMENT
+from text_pipeline.jobs.charts import ENTRY_COLUMNS, TOTALS
 from webapp.errors import AppError, quote
 
 WIDTH, HEIGHT = 760, 380
@@ -38,7 +38,7 @@ def chart_entries(conn, name: str) -> pd.DataFrame:
         rows = cur.fetchall()
     if not rows:
         raise AppError(404, f"no chart {quote(name)} is loaded: load one with "
-                            "python -m text_pipeline.charts CHART.csv --matched DIR --load")
+                            "python -m text_pipeline.jobs.charts CHART.csv --matched DIR --load")
     entries = pd.DataFrame(rows, columns=list(ENTRY_COLUMNS))
     entries["streams"] = entries["streams"].astype("Int64")
     return entries

@@ -19,7 +19,7 @@ import time
 import psycopg2
 from flask import current_app, g
 
-from batch import db as store
+from batch.store import db as store
 from webapp.errors import AppError, unavailable
 
 log = logging.getLogger(__name__)

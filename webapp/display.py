@@ -41,7 +41,7 @@ def day(iso) -> str:
 
 
 def init_app(app) -> None:
-    from batch.audio import clock
+    from batch.core.audio import clock
 
     app.jinja_env.filters.update(compact=compact, web_link=web_link, day=day, clock=clock)
     app.jinja_env.globals["videos_shown"] = VIDEOS_SHOWN

@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 
 import psycopg2
-from flask import g, jsonify, make_response, render_template, request
+from flask import current_app, g, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from batch.db import answers
+from batch.store.db import answers
 
 log = logging.getLogger(__name__)
 
@@ -115,11 +115,10 @@ def _render(status: int, message: str, retry_after: int | None = None):
     if request.path.startswith("/api/"):
         response = jsonify(error=message)
     else:
-        from webapp.similar import last_genres  # similar imports this module
-
         upload = request.endpoint == "pages.search"
         response = make_response(render_template(
-            "error.html", status=status, message=message, upload=upload, genres=last_genres(),
+            "error.html", status=status, message=message, upload=upload,
+            genres=current_app.extensions.get("last_genres", []),
             chosen=_chosen_genre() if upload else ""))
     response.status_code = status
     if retry_after is not None:

@@ -2,7 +2,7 @@
 
 A sound's score is the engagement of its videos that carry any of the hashtags, summed
 over those videos: plays + 2 x likes + 3 x comments + 4 x shares per video
-(:data:`text_pipeline.engagement.ENGAGEMENT`). Videos that share a sound count together, so a
+(:data:`text_pipeline.core.engagement.ENGAGEMENT`). Videos that share a sound count together, so a
 sound used by many modest videos can outrank one viral video. A catalogue song's score
 sums the videos of every sound matched to it.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from text_pipeline.engagement import ENGAGEMENT
+from text_pipeline.core.engagement import ENGAGEMENT
 from webapp.errors import AppError, quote
 from webapp.similar import ranked_videos, reachable
 

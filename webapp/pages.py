@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import os
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 
-from batch.likeness import GROUPS
-from text_pipeline.charts import to_csv
+from batch.core.likeness import GROUPS
+from text_pipeline.jobs.charts import to_csv
 from webapp import charts, hashtags, similar, songs
 from webapp.db import get_db
 from webapp.errors import AppError
@@ -106,7 +115,7 @@ def audio(track_id: int):
     if not path:
         raise AppError(404, f"no audio for track {track_id}")
     if path.startswith("s3://"):
-        from batch.sources import s3_client, split_s3
+        from batch.spark.sources import s3_client, split_s3
 
         bucket, key = split_s3(path)
         url = s3_client(current_app.config["AWS_ENDPOINT_URL"]).generate_presigned_url(

@@ -10,13 +10,14 @@ import tempfile
 from dataclasses import dataclass
 
 import numpy as np
+from flask import current_app
 
-from batch import search
-from batch.audio import AudioError, is_silent, loudness_dbfs
-from batch.fingerprint import Peaks, analyse
-from batch.embedding import embed, vector_literal
-from batch.likeness import GROUPS, compare
-from text_pipeline.engagement import ENGAGEMENT
+from batch.core.audio import AudioError, is_silent, loudness_dbfs
+from batch.core.fingerprint import Peaks, analyse
+from batch.core.likeness import GROUPS, compare
+from batch.store import search
+from batch.store.embedding import embed, vector_literal
+from text_pipeline.core.engagement import ENGAGEMENT
 from webapp import strip
 from webapp.errors import AppError, quote
 
@@ -29,26 +30,20 @@ class Query:
     window: tuple[float, float]
     features: np.ndarray
     peaks: Peaks
-    heard: float = 0.0  # seconds listened to, from the start (batch.audio.LISTEN_SECONDS at most)
+    heard: float = 0.0  # seconds listened to, from the start (batch.core.audio.LISTEN_SECONDS at most)
     note: str | None = None  # why listening stopped before the end of the file
 
 
-_last_genres: list[dict] = []
-
-
 def genres(conn) -> list[dict]:
-    """The 16 top-level genres: id and title."""
-    global _last_genres
+    """The 16 top-level genres: id and title.
+
+    The app keeps the last list read (``app.extensions["last_genres"]``): the error page's
+    form offers it even when the store is down."""
     with conn.cursor() as cur:
         cur.execute("SELECT genre_id, title FROM genres WHERE is_top_level ORDER BY title")
-        _last_genres = [{"id": gid, "title": title} for gid, title in cur.fetchall()]
-    return _last_genres
-
-
-def last_genres() -> list[dict]:
-    """The genres this process last read: the error page's form offers them even when the
-    store is down."""
-    return _last_genres
+        found = [{"id": gid, "title": title} for gid, title in cur.fetchall()]
+    current_app.extensions["last_genres"] = found
+    return found
 
 
 def resolve_genre(conn, value: str | None) -> str | None:
@@ -121,7 +116,7 @@ def same_recording(conn, query: Query) -> dict | None:
 def similar_songs(conn, features: np.ndarray, *, genre: str | None, k: int, videos_per_song: int,
                   same: dict | None = None, exclude: int | None = None) -> list[dict]:
     """The ``k`` catalogue songs most similar to raw ``features``, each with its TikTok uses and
-    how alike it is per feature group (percentiles among catalogue pairs, :mod:`batch.likeness`).
+    how alike it is per feature group (percentiles among catalogue pairs, :mod:`batch.core.likeness`).
 
     When the upload is a recording of a catalogue song (``same``), that song comes first,
     marked ``same_recording``, whatever its genre. ``exclude`` leaves one song out (a song
@@ -275,9 +270,9 @@ def ranked_videos(conn, pairs: str, params: dict, per: int, where: str = "") -> 
 def popularity(conn, query: Query) -> list[dict]:
     """What the stored popularity models predict for the upload: a range per target, with its caveat.
 
-    Empty until ``python -m batch.popularity --load`` has trained them.
+    Empty until ``python -m batch.jobs.popularity --load`` has trained them.
     """
-    from batch.popularity import BARELY, TARGETS, predict, stored_models
+    from batch.jobs.popularity import BARELY, TARGETS, predict, stored_models
 
     found = []
     for target, model in sorted(stored_models(conn).items()):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from batch.audio import clock
+from batch.core.audio import clock
 
 SPED_UP, SLOWED = 1.02, 0.98
 """A sound faster than SPED_UP times the song is sped up; slower than SLOWED, slowed."""

@@ -1,7 +1,7 @@
 # The reprocessing runs: each is a transient EMR cluster (Spark) that installs the project
-# on every node, mounts the shared work folder, runs batch.reprocess as its one step
+# on every node, mounts the shared work folder, runs batch.jobs.reprocess as its one step
 # (spark-submit on YARN), and terminates. schedule.tf starts one per schedule tick;
-# `terraform output -raw run_job_flow_request` starts one by hand (see the README).
+# `terraform output -raw run_job_flow_request` starts one by hand (see docs/cluster.md).
 
 locals {
   db_secret_arn = aws_db_instance.store.master_user_secret[0].secret_arn
@@ -47,7 +47,7 @@ locals {
     }]
 
     Steps = [{
-      Name            = "batch.reprocess"
+      Name            = "batch.jobs.reprocess"
       ActionOnFailure = "TERMINATE_CLUSTER"
       HadoopJarStep = {
         Jar = "command-runner.jar"

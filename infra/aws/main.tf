@@ -1,6 +1,6 @@
 # The AWS deployment: inputs and outputs in S3, a transient EMR cluster started on a
-# schedule to run batch.reprocess, the store in RDS PostgreSQL with pgvector, and one
-# host for the web app. It uses the account's default VPC. See the README, "On AWS".
+# schedule to run batch.jobs.reprocess, the store in RDS PostgreSQL with pgvector, and one
+# host for the web app. It uses the account's default VPC. See docs/cluster.md, "On AWS".
 
 data "aws_caller_identity" "current" {}
 

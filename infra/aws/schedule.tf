@@ -44,7 +44,7 @@ resource "aws_iam_role_policy" "scheduler" {
 
 resource "aws_scheduler_schedule" "reprocess" {
   name                         = "${var.name}-reprocess"
-  description                  = "Start an EMR cluster that runs batch.reprocess and terminates"
+  description                  = "Start an EMR cluster that runs batch.jobs.reprocess and terminates"
   schedule_expression          = var.reprocess_schedule
   schedule_expression_timezone = var.schedule_timezone
   state                        = var.schedule_enabled ? "ENABLED" : "DISABLED"

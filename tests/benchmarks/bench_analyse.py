@@ -1,5 +1,5 @@
-"""What identification adds to featurizing: batch.fingerprint.analyse (vector and peaks from one
-STFT) against batch.features.vectorize (the vector alone), per 30 s clip, one core, same run.
+"""What identification adds to featurizing: batch.core.fingerprint.analyse (vector and peaks from one
+STFT) against batch.core.features.vectorize (the vector alone), per 30 s clip, one core, same run.
 
     .venv/bin/python tests/benchmarks/bench_analyse.py [--clips 20]
 """
@@ -14,9 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from batch.demo_corpus import STYLES, synthesize  # noqa: E402
-from batch.features import vectorize  # noqa: E402
-from batch.fingerprint import analyse  # noqa: E402
+from batch.core.features import vectorize  # noqa: E402
+from batch.core.fingerprint import analyse  # noqa: E402
+from batch.demo.music import STYLES, synthesize  # noqa: E402
 
 
 def main() -> int:

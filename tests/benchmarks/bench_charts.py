@@ -1,11 +1,11 @@
 """Chart overlap quality: our matcher against exact title matching, on a labelled demo dump.
 
-The demo generator (:mod:`batch.demo_corpus`) writes a TikTok dump in which about a
+The demo generator (:mod:`batch.demo.corpus`) writes a TikTok dump in which about a
 third of 255 popular songs are used, each through one sound with TikTok's noise
 (casing, "(Sped Up)", emoji, typos, credits), and records which sound is which song.
 Its top-200 chart holds 200 of those songs. Truth: the chart songs the dump uses.
 
-- **ours**: ``text_pipeline.charts.overlap``, the catalogue's matcher (TF-IDF models
+- **ours**: ``text_pipeline.jobs.charts.overlap``, the catalogue's matcher (TF-IDF models
   fitted on the demo catalogue, threshold 0.7);
 - **exact titles**: a chart song is used when some sound's title equals its title, the
   approach one other project took.
@@ -28,7 +28,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from batch.demo_corpus import TITLES_CSV, write_chart, write_tiktok  # noqa: E402
+from batch.demo.charts import write_chart  # noqa: E402
+from batch.demo.corpus import TITLES_CSV  # noqa: E402
+from batch.demo.tiktok import write_tiktok  # noqa: E402
 
 
 def scores(found: set, truth: set) -> tuple[float, float]:
@@ -42,9 +44,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    from batch.spark import get_spark
-    from text_pipeline import charts, match
-
+    from batch.spark.session import get_spark
+    from text_pipeline.jobs import charts, match
     titles = pd.read_csv(TITLES_CSV).head(400)
     rows = [{"track_id": 2 + 3 * i, "title": r.title, "artist": r.artist} for i, r in enumerate(titles.itertuples())]
     with tempfile.TemporaryDirectory() as tmp:

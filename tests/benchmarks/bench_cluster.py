@@ -1,7 +1,7 @@
 """Featurize throughput on a real standalone cluster, with 1 and 2 worker cores.
 
 Starts a master and one worker from the pip-installed pyspark (``infra.local.cluster``),
-spark-submits ``batch.featurize`` on the demo corpus, stops the cluster by pid, and
+spark-submits ``batch.jobs.featurize`` on the demo corpus, stops the cluster by pid, and
 repeats with the other core count. Local mode on the same cores runs in the same
 session as a second baseline. Two rates per run:
 
@@ -10,7 +10,7 @@ session as a second baseline. Two rates per run:
 - end to end: clips over the wall time of ``submit``, including Spark's start-up.
 
 Usage: python tests/benchmarks/bench_cluster.py [--corpus var/demo] [--clips N]
-(the corpus is built with ``batch.demo_corpus`` when it is missing).
+(the corpus is built with ``batch.demo.corpus`` when it is missing).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from batch.demo_corpus import COMPLETE  # noqa: E402
+from batch.demo.corpus import COMPLETE  # noqa: E402
 from infra.local.cluster import Cluster  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 
@@ -35,10 +35,10 @@ JOB_LINE = re.compile(r"\[featurize\] (\d+) vectors and (\d+) errors in ([\d.]+)
 
 
 def featurize(runner: list[str], audio: Path, out: Path, *options: str) -> tuple[float, float]:
-    """Run ``RUNNER batch.featurize AUDIO --out OUT OPTIONS``; return (job clips/s, end-to-end clips/s)."""
+    """Run ``RUNNER batch.jobs.featurize AUDIO --out OUT OPTIONS``; return (job clips/s, end-to-end clips/s)."""
     shutil.rmtree(out, ignore_errors=True)
     started = time.perf_counter()
-    done = subprocess.run([*runner, "batch.featurize", str(audio), "--out", str(out), *options],
+    done = subprocess.run([*runner, "batch.jobs.featurize", str(audio), "--out", str(out), *options],
                           cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - started
     found = JOB_LINE.search(done.stdout)
@@ -62,11 +62,11 @@ def on_cluster(cores: int, audio: Path, out: Path, state: Path) -> tuple[float, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=ROOT / "var" / "demo",
-                        help="a batch.demo_corpus folder (default: var/demo, built if missing)")
+                        help="a batch.demo.corpus folder (default: var/demo, built if missing)")
     parser.add_argument("--clips", type=int, default=400, help="clips to featurize (default: 400)")
     args = parser.parse_args()
     if not (args.corpus / COMPLETE).exists():
-        subprocess.run([sys.executable, "-m", "batch.demo_corpus", "--out", str(args.corpus)], cwd=ROOT,
+        subprocess.run([sys.executable, "-m", "batch.demo.corpus", "--out", str(args.corpus)], cwd=ROOT,
                        check=True)
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,7 +1,7 @@
 """Cost of an upload by source length: the windowed decode against a full decode, same run.
 
-Each source goes through what an upload costs the web app (batch.fingerprint.analyse:
-decode, vector and peaks). "full decode" is how batch.audio worked before it seeked:
+Each source goes through what an upload costs the web app (batch.core.fingerprint.analyse:
+decode, vector and peaks). "full decode" is how batch.core.audio worked before it seeked:
 decode the whole source, then cut the middle 30 s. Peak memory is the Python heap's peak
 (tracemalloc, which counts numpy's buffers) during one analysis.
 
@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 
-from batch import audio  # noqa: E402
-from batch.fingerprint import analyse  # noqa: E402
+from batch.core import audio  # noqa: E402
+from batch.core.fingerprint import analyse  # noqa: E402
 from tests import music  # noqa: E402
 
 

@@ -7,7 +7,7 @@ noise hits them alike, and each figure is a median over rounds.
 
 - usual: ``librosa.load`` at its defaults, then each feature function on the waveform,
   then ``scipy.stats`` (tests/librosa_reference.py).
-- ours:  ``batch.features.vectorize``.
+- ours:  ``batch.core.features.vectorize``.
 - floor: decode + mono + resample + one STFT, with the same components ours uses.
 
 Usage: python tests/benchmarks/bench_features.py [--clips DIR] [--rounds N]
@@ -31,8 +31,8 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from batch import features  # noqa: E402
-from batch.audio import load_clip  # noqa: E402
+from batch.core import features  # noqa: E402
+from batch.core.audio import load_clip  # noqa: E402
 from tests import music  # noqa: E402
 from tests.librosa_reference import reference_from_waveform  # noqa: E402
 

@@ -3,7 +3,7 @@ expired and oversized answers, with the executors' concurrency against one at a 
 
 The mix, per 20 sounds: 14 served at once, 2 after 0.5 s, 1 that fails with a 500 once,
 1 expired (404), 1 web page, 1 oversized. Every fetch goes through
-:func:`text_pipeline.fetch.fetch_audio` with its real timeouts and backoff.
+:func:`batch.listening.fetch.fetch_audio` with its real timeouts and backoff.
 
     .venv/bin/python tests/benchmarks/bench_fetch.py [--sounds 400]
 """
@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from batch.listening.fetch import fetch_audio  # noqa: E402
+from batch.listening.listen import CONCURRENCY  # noqa: E402
 from tests.sound_server import serving  # noqa: E402
-from text_pipeline.fetch import fetch_audio  # noqa: E402
-from text_pipeline.listen import CONCURRENCY  # noqa: E402
 
 
 def urls(server, n: int, run: str) -> list[str]:

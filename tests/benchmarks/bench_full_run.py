@@ -6,8 +6,8 @@ JVM, which also runs the executors on a local master, plus its Python workers; t
 plus PostgreSQL) sampled every second, and the disk each output takes:
 
 1. ``gen_dump.py`` writes the dump (skipped with ``--dump DIR``);
-2. ``python -m text_pipeline.match`` on it against the 48,311 real FMA titles;
-3. ``python -m batch.load tiktok`` into a fresh embedded PostgreSQL;
+2. ``python -m text_pipeline.jobs.match`` on it against the 48,311 real FMA titles;
+3. ``python -m batch.store.load tiktok`` into a fresh embedded PostgreSQL;
 4. ``/api/hashtags``' ranking for #fyp (``webapp.hashtags.suggestions``) against the live
    aggregation it replaced, on the same store.
 
@@ -102,7 +102,7 @@ def main() -> int:
     if not tracks.exists():
         from bench_match import wheel_dict
 
-        from batch.demo_corpus import write_tracks_csv
+        from batch.demo.corpus import write_tracks_csv
 
         fma = wheel_dict("discovermidi/gas/fma_top_genres_artists_songs.py")
         rows = [(g, a, t) for g, artists in fma.items() for a, titles in artists.items() for t in titles]
@@ -112,26 +112,25 @@ def main() -> int:
 
     out = work / "out"
     shutil.rmtree(out, ignore_errors=True)
-    figures["match"] = run_step("match", [sys.executable, "-m", "text_pipeline.match", "--tracks", str(tracks),
+    figures["match"] = run_step("match", [sys.executable, "-m", "text_pipeline.jobs.match", "--tracks", str(tracks),
                                           "--tiktok", str(dump), "--out", str(out)], env)
-    from batch import db
+    from batch.store import db
 
     shutil.rmtree(work / "pgdata", ignore_errors=True)
     url = db.embedded_server(work / "pgdata").get_uri()
     conn = db.connect(url)
     db.migrate(conn)
-    figures["load"] = run_step("load", [sys.executable, "-m", "batch.load", "tiktok", "--videos",
+    figures["load"] = run_step("load", [sys.executable, "-m", "batch.store.load", "tiktok", "--videos",
                                         str(out / "tiktok"), "--matches", str(out / "matches")], env,
                                also=postgres_processes(work / "pgdata"))
 
     from psycopg2.extras import execute_values
 
-    from text_pipeline.engagement import ENGAGEMENT
+    from batch.core.metadata import FMA_GENRES, read_genres, read_tracks
+    from text_pipeline.core.engagement import ENGAGEMENT
     from webapp.hashtags import suggestions
 
-    from batch.metadata import read_genres, read_tracks
-
-    catalogue = read_tracks(tracks, read_genres(ROOT / "batch" / "data" / "fma_genres.csv"))
+    catalogue = read_tracks(tracks, read_genres(FMA_GENRES))
     with conn.cursor() as cur:  # the songs' names, for the songs half of the suggestions
         execute_values(cur, "INSERT INTO tracks (track_id, title, artist, genre_top) VALUES %s",
                        list(catalogue[["track_id", "title", "artist", "genre_top"]].itertuples(index=False)))

@@ -3,7 +3,7 @@
 Quality: real recordings from Debian's game-music packages. The first ``--catalogue`` become
 30 s catalogue clips; every recording (the rest are negatives, outside the catalogue) gets
 each edit of tests/edits.py (and the harder ones, reported apart), taken from a random point of its clip. Ours is
-:func:`batch.fingerprint.identify`; the baseline, measured in the same run, is the nearest
+:func:`batch.core.fingerprint.identify`; the baseline, measured in the same run, is the nearest
 catalogue clip by the 245-number vector (z-scored with the catalogue's scaler, cosine), with
 the threshold that maximises its accuracy over all queries.
 
@@ -25,8 +25,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from batch.fingerprint import Index, analyse, identify, landmarks as landmarks_of  # noqa: E402
-from batch.embedding import embed, scaler_of  # noqa: E402
+from batch.core.fingerprint import Index, analyse, identify  # noqa: E402
+from batch.core.fingerprint import landmarks as landmarks_of
+from batch.store.embedding import embed, scaler_of  # noqa: E402
 from tests import edits  # noqa: E402
 from tests.test_fingerprint import melody, peaks_of  # noqa: E402
 
@@ -115,7 +116,7 @@ def _song_peaks(seed):
 def _sound(args):
     import soxr
 
-    from batch.audio import SR
+    from batch.core.audio import SR
 
     seed, start, speed = args
     y = song(seed)[int(start * SR): int((start + 12 * speed) * SR)]

@@ -2,7 +2,7 @@
 
 Generates N video rows shaped like the clean TikTok schema (titles from a pool of
 50,000 sounds, hashtags, URLs, counts, timestamps), writes them to parquet, and loads
-them into a fresh embedded PostgreSQL with ``batch.load.load_tiktok``: parquet read,
+them into a fresh embedded PostgreSQL with ``batch.store.load.load_tiktok``: parquet read,
 COPY into staging, then the swap (videos, derived sounds, indexes, statistics) in one
 transaction. The baseline inserts a sample with psycopg2's ``execute_values``.
 
@@ -25,8 +25,8 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from batch import db  # noqa: E402
-from batch.load import load_tiktok  # noqa: E402
+from batch.store import db  # noqa: E402
+from batch.store.load import load_tiktok  # noqa: E402
 
 WORDS = ("love night dance summer baby heart fire dream girl party time life world "
          "moon rain city light money wild young crazy star gold blue river").split()
@@ -83,7 +83,8 @@ def main() -> int:
         print(f"rerun: {again.line()}")
 
         from psycopg2.extras import execute_values
-        from batch.load import _title_buckets
+
+        from batch.store.load import _title_buckets
 
         sample = table.slice(0, args.baseline_rows)
         rows = list(zip(_title_buckets(sample.column("song_title")).to_pylist(),

@@ -42,9 +42,11 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from batch.demo_corpus import ORIGINALS, noisy_artist, noisy_title, write_tracks_csv  # noqa: E402
-from text_pipeline import match  # noqa: E402
-from text_pipeline.normalize import clean_artist, clean_title, version_of  # noqa: E402
+from batch.demo.corpus import write_tracks_csv  # noqa: E402
+from batch.demo.tiktok import ORIGINALS, noisy_artist, noisy_title  # noqa: E402
+from text_pipeline.core.normalize import clean_artist, clean_title, version_of  # noqa: E402
+from text_pipeline.jobs import match  # noqa: E402
+from text_pipeline.tiktok import matcher  # noqa: E402
 
 WHEEL = "discovermidi==26.5.19"
 
@@ -221,24 +223,24 @@ def reference_matches(catalogue: pd.DataFrame, sounds) -> dict:
 
 
 def matching_kernel_rate(catalogue: pd.DataFrame, model_dir: Path, rng, n: int = 20_000) -> float:
-    """Sounds/s of the scoring step alone (match.best_matches) on one core, with the run's models."""
+    """Sounds/s of the scoring step alone (matcher.best_matches) on one core, with the run's models."""
     import threadpoolctl
     from pyspark.ml import PipelineModel
 
-    from batch.spark import get_spark
+    from batch.spark.session import get_spark
 
     spark = get_spark("bench")
     models = tuple(PipelineModel.load(str(model_dir / f)) for f in ("title", "artist"))
     cat = catalogue[["track_id", "title", "artist"]]
-    ids, c_title, c_artist, c_text = match.catalogue_matrices(spark, cat, models)
+    ids, c_title, c_artist, c_text = matcher.catalogue_matrices(spark, cat, models)
     sample = cat.sample(n, random_state=4, replace=True)
     queries = pd.DataFrame({"track_id": range(n), "title": [noisy_title(t, rng) for t in sample["title"]],
                             "artist": [noisy_artist(a, rng) for a in sample["artist"]]})
-    _, q_title, q_artist, q_text = match.catalogue_matrices(spark, queries, models)
+    _, q_title, q_artist, q_text = matcher.catalogue_matrices(spark, queries, models)
     with threadpoolctl.threadpool_limits(1):
         started = time.perf_counter()
         for s in range(0, n, 1024):  # the executors' Arrow batch size
-            match.best_matches(q_title[s:s + 1024], q_artist[s:s + 1024], c_title, c_artist, ids, 0.7,
+            matcher.best_matches(q_title[s:s + 1024], q_artist[s:s + 1024], c_title, c_artist, ids, 0.7,
                                q_text.iloc[s:s + 1024].reset_index(drop=True), c_text)
         return n / (time.perf_counter() - started)
 
@@ -307,10 +309,10 @@ def main() -> int:
         kept = found[found["total_score"] >= threshold]
         predicted = {m: row_of[t] for m, t in zip(kept["tiktok_music_id"], kept["fma_track_id"])}
         p, r, n = precision_recall(predicted, sounds, catalogue_keys)
-        mark = "  <- default" if threshold == match.DEFAULT_THRESHOLD else ""
+        mark = "  <- default" if threshold == matcher.DEFAULT_THRESHOLD else ""
         print(f"  {threshold:5.2f}    {p:7.3f}  {r:6.3f}  {n:7,}{mark}")
     if "--show-misses" in sys.argv:
-        kept = found[found["total_score"] >= match.DEFAULT_THRESHOLD]
+        kept = found[found["total_score"] >= matcher.DEFAULT_THRESHOLD]
         best = dict(zip(kept["tiktok_music_id"], zip(kept["fma_track_id"], kept["title_score"], kept["artist_score"])))
         shown = 0
         for s in sounds:
@@ -328,9 +330,9 @@ def main() -> int:
     print(f"  reference (char unigrams, first-letter blocks, no threshold): precision {p:.3f}, "
           f"recall {r:.3f}, {n:,} matches")
 
-    kept = found[found["total_score"] >= match.DEFAULT_THRESHOLD]
+    kept = found[found["total_score"] >= matcher.DEFAULT_THRESHOLD]
     ours = {m: row_of[t] for m, t in zip(kept["tiktok_music_id"], kept["fma_track_id"])}
-    print(f"\nper kind of noise, at the default threshold {match.DEFAULT_THRESHOLD}:")
+    print(f"\nper kind of noise, at the default threshold {matcher.DEFAULT_THRESHOLD}:")
     print(f"  {'kind':<15}{'sounds':>8}{'ours right':>12}{'ours wrong':>12}{'ref right':>11}{'ref wrong':>11}")
     for kind in dict.fromkeys(s[5] for s in sounds):
         group = [s for s in sounds if s[5] == kind]

@@ -1,7 +1,7 @@
 """Searches during reloads: a catalogue of 100,000 vectors, then 300,000 TikTok videos, are
 reloaded while two clients search without pause; every search's time and what it saw.
 
-Each reload runs as its own process (``python -m batch.load``), as a scheduled job does
+Each reload runs as its own process (``python -m batch.store.load``), as a scheduled job does
 beside the web app: in one process the loader's Python work would hold the GIL against
 the searching threads. The old and the new data are told apart by their ids (the new catalogue's track ids
 start at 1,000,000; the new videos' sound ids end in "-new"), so a search that sees
@@ -33,8 +33,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_load import videos  # noqa: E402
 from bench_search import catalogue, top_level_genres, write_featurize_output  # noqa: E402
 
-from batch import db, search  # noqa: E402
-from batch.load import load_catalogue, load_tiktok  # noqa: E402
+from batch.store import (
+    db,  # noqa: E402
+    search,
+)
+from batch.store.load import load_catalogue, load_tiktok  # noqa: E402
 from webapp.hashtags import suggestions  # noqa: E402
 
 NEW_TRACKS = 1_000_000
@@ -135,7 +138,7 @@ def main() -> int:
         print("\nsearch latency, 2 clients searching without pause")
         def reload(*args):
             """The load as its own process, as a scheduled job runs it beside the web app."""
-            done = subprocess.run([sys.executable, "-m", "batch.load", *args], cwd=ROOT, check=True,
+            done = subprocess.run([sys.executable, "-m", "batch.store.load", *args], cwd=ROOT, check=True,
                                   capture_output=True, text=True, env={**os.environ, "DATABASE_URL": url})
             return done.stdout.strip().splitlines()[-1]
 

@@ -29,18 +29,23 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from batch import db, search  # noqa: E402
-from batch.embedding import vector_literal  # noqa: E402
-from batch.load import load_catalogue  # noqa: E402
-from batch.metadata import read_genres  # noqa: E402
-from batch.load import DEFAULT_GENRES  # noqa: E402
+from batch.core.metadata import (
+    FMA_GENRES,  # noqa: E402
+    read_genres,  # noqa: E402
+)
+from batch.store import (
+    db,  # noqa: E402
+    search,
+)
+from batch.store.embedding import vector_literal  # noqa: E402
+from batch.store.load import load_catalogue  # noqa: E402
 
 LATENT = 24
 
 
 def top_level_genres() -> list[str]:
     """The 16 FMA top-level genre titles, sorted."""
-    genres = read_genres(DEFAULT_GENRES)
+    genres = read_genres(FMA_GENRES)
     return sorted(genres.loc[genres["is_top_level"], "title"])
 
 
@@ -64,7 +69,7 @@ def catalogue(n: int, genres: list[str], rng) -> tuple:
 
 
 def write_featurize_output(folder: Path, features, genre_idx, genres) -> None:
-    """Lay the vectors out as batch.featurize would (parquet partitioned by genre_top)."""
+    """Lay the vectors out as batch.jobs.featurize would (parquet partitioned by genre_top)."""
     for g, genre in enumerate(genres):
         rows = np.flatnonzero(genre_idx == g)
         part = folder / "vectors" / f"genre_top={genre.replace('/', '%2F')}"

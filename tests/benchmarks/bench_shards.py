@@ -9,8 +9,8 @@ catalogue never sits in one process.
 
 The sounds are 12 s cuts from anywhere in the real songs (x1, x1.25, x0.85) and, for a
 third of them, from songs outside the catalogue. Each size reports the time to build the
-index (:func:`batch.shards.write`) and to identify the sounds
-(:func:`batch.shards.identify_all`), in core-seconds per sound, as a ratio to the smallest
+index (:func:`batch.listening.shards.write`) and to identify the sounds
+(:func:`batch.listening.shards.identify_all`), in core-seconds per sound, as a ratio to the smallest
 size, with the peak memory of one Python worker while identifying. At the smallest size the
 answers are also checked against one in-memory index of the whole catalogue.
 
@@ -33,9 +33,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from batch import shards  # noqa: E402
-from batch.fingerprint import Index, Peaks, identify, landmarks  # noqa: E402
-from batch.spark import get_spark  # noqa: E402
+from batch.core.fingerprint import Index, Peaks, identify, landmarks  # noqa: E402
+from batch.listening import shards  # noqa: E402
+from batch.spark.session import get_spark  # noqa: E402
 from tests.benchmarks.bench_identify import song  # noqa: E402
 from tests.test_fingerprint import peaks_of  # noqa: E402
 
@@ -51,7 +51,7 @@ def _real(seed: int) -> tuple[int, Peaks]:
 def _sound(job) -> Peaks:
     import soxr
 
-    from batch.audio import SR
+    from batch.core.audio import SR
 
     seed, start, speed = job
     y = song(seed, SONG_SECONDS)[int(start * SR): int((start + 12 * speed) * SR)]

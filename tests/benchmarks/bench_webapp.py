@@ -33,9 +33,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_load import videos  # noqa: E402
 from bench_search import catalogue, top_level_genres, write_featurize_output  # noqa: E402
 
-from batch import db  # noqa: E402
-from batch.features import vectorize  # noqa: E402
-from batch.load import load_catalogue, load_tiktok  # noqa: E402
+from batch.core.features import vectorize  # noqa: E402
+from batch.store import db  # noqa: E402
+from batch.store.load import load_catalogue, load_tiktok  # noqa: E402
 from tests import music  # noqa: E402
 from webapp import create_app  # noqa: E402
 

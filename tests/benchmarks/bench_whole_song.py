@@ -36,10 +36,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_identify import song  # noqa: E402
 from bench_search import catalogue, top_level_genres  # noqa: E402
 
-from batch import db  # noqa: E402
-from batch.audio import SR  # noqa: E402
-from batch.fingerprint import analyse  # noqa: E402
-from batch.load import load_catalogue, load_tiktok  # noqa: E402
+from batch.core.audio import SR  # noqa: E402
+from batch.core.fingerprint import analyse  # noqa: E402
+from batch.store import db  # noqa: E402
+from batch.store.load import load_catalogue, load_tiktok  # noqa: E402
 from tests import edits  # noqa: E402
 from tests.test_fingerprint import peaks_of  # noqa: E402
 from tests.test_store import videos_parquet  # noqa: E402

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The EMR step of a reprocessing run, on the primary node: batch.reprocess on YARN through
+# The EMR step of a reprocessing run, on the primary node: batch.jobs.reprocess on YARN through
 # the same submit command as the standalone cluster, under a lock on the shared work
 # folder so that two runs never overlap (a second one exits with status 75).
 # Usage: reprocess-step.sh BUCKET AUDIO_PREFIX DB_SECRET_ARN DB_HOST REGION
@@ -10,5 +10,5 @@ export SPARK_HOME=/usr/lib/spark
 cd /mnt/fma-app
 exec /opt/fma-venv/bin/python -m infra.local.cluster submit --master yarn \
     --lock /mnt/fma-work/reprocess.lock --python /opt/fma-venv/bin/python --driver-memory 6g \
-    batch.reprocess --fma-metadata "s3://$bucket/fma_metadata" --audio "s3://$bucket/$audio_prefix" \
+    batch.jobs.reprocess --fma-metadata "s3://$bucket/fma_metadata" --audio "s3://$bucket/$audio_prefix" \
     --tiktok "s3://$bucket/tiktok/" --work /mnt/fma-work/work

@@ -1,0 +1,60 @@
+"""Audio files analysed on the executors: the one Spark loop of featurize and listening.
+
+Both the catalogue's songs (:mod:`batch.jobs.featurize`) and the TikTok sounds
+(:mod:`batch.listening.listen`) are files to decode and describe with
+:func:`batch.core.fingerprint.analyse`: the 245-number vector of the middle 30 s and the
+spectral peaks of all that is listened to. :func:`analyse_files` runs it in Arrow
+batches of a few files (``mapInPandas``); a file that cannot be used gets its reason
+in ``error`` instead of failing the job.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from batch.spark.sources import Reader
+
+ANALYSIS_DDL = ("vector array<float>, peak_t array<smallint>, peak_f array<float>, "
+                "peak_rank array<tinyint>, duration double, heard double, error string, "
+                "computed_at timestamp")
+"""What each file gets besides its key columns."""
+ANALYSIS_COLUMNS = [c.split()[0] for c in ANALYSIS_DDL.split(", ")]
+FILES_PER_BATCH = 8
+"""Files per Arrow batch: a batch's decoded audio stays small, and the tasks stay balanced."""
+
+
+def analyse_files(spark, files: pd.DataFrame, key_ddl: str, *, endpoint_url: str | None = None,
+                  reference: bool = False):
+    """A Spark DataFrame: ``files``' key columns (``key_ddl``, with ``source_path``) and
+    :data:`ANALYSIS_DDL`, one row per file. ``reference`` keeps only the sparser peaks a
+    catalogue song is indexed with (:meth:`batch.core.fingerprint.Peaks.reference`)."""
+    keys = [c.split()[0] for c in key_ddl.split(", ")]
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(FILES_PER_BATCH))
+    parts = max(1, min(len(files), spark.sparkContext.defaultParallelism * 4))
+    return (spark.createDataFrame(files[keys], key_ddl).repartition(parts)
+            .mapInPandas(lambda it: _analyse_batches(it, keys, endpoint_url, reference),
+                         f"{key_ddl}, {ANALYSIS_DDL}"))
+
+
+def _analyse_batches(batches, keys, endpoint_url, reference):
+    from batch.core.audio import AudioError
+    from batch.core.fingerprint import analyse
+
+    reader = Reader(endpoint_url)
+    for batch in batches:
+        rows = []
+        for path in batch["source_path"]:
+            try:
+                vector, peaks, clip = analyse(reader.read(path))
+                if reference:
+                    peaks = peaks.reference()
+                rows.append((vector, peaks.t, peaks.lf, peaks.rank, clip.duration, clip.heard, None))
+            except AudioError as e:
+                rows.append((None,) * 6 + (str(e),))
+            except Exception as e:  # an unreadable object must not fail the job
+                rows.append((None,) * 6 + (f"{type(e).__name__}: {e}",))
+        out = batch[keys].copy()
+        for i, name in enumerate(ANALYSIS_COLUMNS[:-1]):
+            out[name] = [r[i] for r in rows]
+        out["computed_at"] = pd.Timestamp.now(tz="UTC")
+        yield out
