@@ -13,22 +13,22 @@ import pyarrow.parquet as pq
 import pytest
 from markupsafe import escape
 
-from batch import db, search
-from batch.demo_corpus import write_corpus
-from batch.features import vectorize
-from batch.fingerprint import analyse
-from batch.load import load_catalogue, load_tiktok
-from batch.metadata import read_genres, read_tracks
+from batch.core.features import vectorize
+from batch.core.fingerprint import analyse
+from batch.core.metadata import FMA_GENRES, read_genres, read_tracks
+from batch.demo.corpus import write_corpus
+from batch.store import db, search
+from batch.store.load import load_catalogue, load_tiktok
 from tests.conftest import tone, write_wav
 from tests.test_store import matches_parquet, videos_parquet
-from text_pipeline.engagement import ENGAGEMENT
+from text_pipeline.core.engagement import ENGAGEMENT
 from webapp import SETTINGS, create_app
 
 SCRIPT = "<script>alert('x')</script>"
 
 
 def write_catalogue(root: Path, n_tracks: int = 24) -> list[dict]:
-    """A demo corpus, vectorised with the shared code and laid out as batch.featurize writes it."""
+    """A demo corpus, vectorised with the shared code and laid out as batch.jobs.featurize writes it."""
     rows = write_corpus(root / "corpus", n_tracks=n_tracks, seed=3)
     meta = root / "corpus" / "fma_metadata"
     tracks = read_tracks(meta / "tracks.csv", read_genres(meta / "genres.csv"))
@@ -143,8 +143,7 @@ def test_search_equals_brute_force_search(client, catalogue, store_url):
 def test_genre_by_title_or_id_filters_the_results(client, catalogue):
     song = catalogue[1]
     by_title = upload(client, song["path"], genre=song["genre_top"]).get_json()
-    by_id = upload(client, song["path"], genre=str(read_genres(Path(__file__).parents[1] / "batch" / "data" /
-                                                                "fma_genres.csv").set_index("title")
+    by_id = upload(client, song["path"], genre=str(read_genres(FMA_GENRES).set_index("title")
                                                    .loc[song["genre_top"], "genre_id"])).get_json()
     assert {r["genre"] for r in by_title["results"]} == {song["genre_top"]}
     assert by_title["results"] == by_id["results"]
@@ -268,10 +267,10 @@ def test_security_headers_and_no_debug(store_url, monkeypatch):
     assert (headers["X-Content-Type-Options"], headers["X-Frame-Options"]) == ("nosniff", "DENY")
 
 
-def test_every_setting_is_documented_in_the_readme():
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
+def test_every_setting_is_documented_in_the_web_app_docs():
+    docs = (Path(__file__).parents[1] / "docs" / "web.md").read_text()
     for name, _, _ in SETTINGS:
-        assert f"`{name}`" in readme, name
+        assert f"`{name}`" in docs, name
 
 
 # --- requests PostgreSQL could not store -------------------------------------------------------
