@@ -22,6 +22,9 @@ Listening (the landmark fingerprints of :mod:`batch.core.fingerprint`) hears mor
 window: :class:`Blocks` gives the source's first :data:`LISTEN_SECONDS`, decoded, mixed
 down and resampled block by block, so memory stays one block whatever the length, and
 the samples equal those of one whole decode resampled at once.
+
+The window and the blocks stay in one module because they share the decoders, the
+header checks and the resampling that make their samples equal a whole decode's.
 """
 
 from __future__ import annotations

@@ -52,6 +52,11 @@ Whole recordings
     A recording is heard whole, up to :data:`batch.core.audio.LISTEN_SECONDS`, decoded and
     transformed a block at a time (:func:`listen`), so a sound cut from anywhere in a
     song is found, with where it starts; the 245-number vector keeps its middle 30 s.
+
+This module is long because it is one algorithm: the peaks, the landmark hash, the index
+and the vote share their constants and units, and each step is checked against the
+others (``tests/test_fingerprint.py``). Split, a change to one would silently break
+another.
 """
 
 from __future__ import annotations
