@@ -65,6 +65,7 @@ def main() -> None:
                         help="a batch.demo.corpus folder (default: var/demo, built if missing)")
     parser.add_argument("--clips", type=int, default=400, help="clips to featurize (default: 400)")
     args = parser.parse_args()
+    args.corpus = args.corpus.resolve()  # the clips are linked to it from a temporary folder
     if not (args.corpus / COMPLETE).exists():
         subprocess.run([sys.executable, "-m", "batch.demo.corpus", "--out", str(args.corpus)], cwd=ROOT,
                        check=True)
