@@ -138,7 +138,12 @@ def openapi():
                 "summary": "A catalogue track with its TikTok sounds (each with how it was found: "
                            "method title, audio or title+audio, with the title scores and, for audio, "
                            "the votes, offset in the song and speed, and how in words), its "
-                           "videos, where_tiktok_listens (as in /api/search), and more_like_this: the most similar catalogue songs, as in "
+                           "videos, where_tiktok_listens (as in /api/search), sound_ids (every sound that "
+                           "carries the song, by title or by listening), videos_per_week (null without "
+                           "dated videos; else weeks: week (its Monday), videos and by_sound (music_id to "
+                           "videos), every week from the first to the last; sounds: music_id, title, "
+                           "videos and share, most videos first; undated: videos without a date), and "
+                           "more_like_this: the most similar catalogue songs, as in "
                            "/api/search's results",
                 "parameters": [{"name": "track_id", "in": "path", "required": True,
                                 "schema": {"type": "integer"}}],

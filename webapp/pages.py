@@ -17,7 +17,7 @@ from flask import (
 
 from batch.core.likeness import GROUPS
 from text_pipeline.jobs.charts import to_csv
-from webapp import charts, hashtags, similar, songs
+from webapp import charts, hashtags, similar, songs, weekly
 from webapp.db import get_db
 from webapp.errors import AppError
 
@@ -52,7 +52,9 @@ def search():
 @bp.get("/tracks/<int:track_id>")
 def track(track_id: int):
     """A song page: the song, its player, its TikTok sounds and videos, and songs like it."""
-    return render_template("track.html", track=songs.song(get_db(), track_id), groups=list(GROUPS))
+    track = songs.song(get_db(), track_id)
+    return render_template("track.html", track=track, groups=list(GROUPS),
+                           weekly=weekly.plot(track["videos_per_week"]))
 
 
 @bp.get("/hashtags")

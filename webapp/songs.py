@@ -1,12 +1,12 @@
 """One catalogue song: its facts, the TikTok sounds that use it and how each was found,
-its videos, and the catalogue songs most like it. The song page and ``/api/tracks/<id>``
+its videos and their number per week, and the catalogue songs most like it. The song page and ``/api/tracks/<id>``
 both read it from :func:`song`."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from webapp import strip
+from webapp import strip, weekly
 from webapp.errors import AppError
 from webapp.similar import reachable, similar_songs, tiktok_uses
 
@@ -55,6 +55,8 @@ def song(conn, track_id: int, *, videos: int = 50, more: int = 6, videos_per_son
     # featurized from full-length audio, else its clip (whose length the metadata then gives).
     length = max([track["duration"] or 0] + [u.start + u.seconds for u in uses])
     track["where_tiktok_listens"] = strip.where(uses, length)
+    track["sound_ids"] = [s["music_id"] for s in track["sounds"]]  # every sound that carries the song
+    track["videos_per_week"] = weekly.videos_per_week(conn, track_id)
     features = track.pop("features")
     track["has_audio"] = reachable(track.pop("audio_path"))
     track["videos"] = tiktok_uses(conn, [track_id], videos).get(track_id, [])
