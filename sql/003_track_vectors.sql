@@ -1,6 +1,6 @@
 -- 003: audio vectors, the catalogue's scaler, and the search vectors.
 --
--- features:  the raw 245 numbers of batch.core.features (names in feature_scaler).
+-- features:  the raw 245 numbers of batch.features (names in feature_scaler).
 -- embedding: (features - mean) / std, then scaled to unit length, so that cosine
 --            distance ranks songs with every feature on the same footing.
 -- The table is partitioned by top-level genre, one partition per genre with its own

@@ -1,4 +1,4 @@
--- 006: Spotify chart entries and how much TikTok used each (text_pipeline.jobs.charts).
+-- 006: Spotify chart entries and how much TikTok used each (text_pipeline.charts).
 -- One row per entry of each loaded chart; a chart is replaced whole when loaded again.
 CREATE TABLE IF NOT EXISTS chart_entries (
     chart      text    NOT NULL,                 -- the export's file name, without .csv

@@ -1,4 +1,4 @@
--- 007: models that predict a song's popularity from its 245 audio features (batch.jobs.popularity).
+-- 007: models that predict a song's popularity from its 245 audio features (batch.popularity).
 -- One row per target. Predictions are log10(1 + plays or listens) = intercept + coefficients . features;
 -- the 80 % range adds the 10th and 90th percentiles of the cross-validated residuals.
 CREATE TABLE IF NOT EXISTS popularity_models (

@@ -1,4 +1,4 @@
--- 008: what listening to the TikTok sounds adds (batch.listening.listen, batch.core.fingerprint).
+-- 008: what listening to the TikTok sounds adds (text_pipeline.listen, batch.fingerprint).
 
 -- How each match was found: by its title, by its audio, or both. Audio matches carry
 -- the votes of the best fingerprint cell, where in the catalogue clip the sound starts
@@ -14,7 +14,7 @@ ALTER TABLE matches ADD COLUMN IF NOT EXISTS audio_offset real CHECK (audio_offs
 ALTER TABLE matches ADD COLUMN IF NOT EXISTS audio_speed real CHECK (audio_speed > 0);
 
 -- The catalogue's search vector of raw features: (features - mean) / std with the
--- loaded scaler, then unit length. batch.store.search.embed computes the same in numpy.
+-- loaded scaler, then unit length. batch.search.embed computes the same in numpy.
 CREATE OR REPLACE FUNCTION embed_features(features real[]) RETURNS vector
 LANGUAGE sql STABLE AS $$
     SELECT l2_normalize(array_agg(((u.f - s.mean) / s.std)::real ORDER BY s.feature_index)::vector)
@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS sound_vectors (
 CREATE INDEX IF NOT EXISTS sound_vectors_embedding_idx
     ON sound_vectors USING hnsw (embedding vector_cosine_ops);
 
--- Audio fingerprints: one row per landmark (batch.core.fingerprint.landmarks at speed 1), so
+-- Audio fingerprints: one row per landmark (batch.fingerprint.landmarks at speed 1), so
 -- an upload is identified by looking its hashes up. Rows of one item are replaced with it.
 CREATE TABLE IF NOT EXISTS track_fingerprints (
     hash     integer  NOT NULL,

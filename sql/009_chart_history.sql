@@ -1,4 +1,4 @@
--- 009: charts with a history (text_pipeline.core.chart_files). A chart is one file: one
+-- 009: charts with a history (text_pipeline.chart_files). A chart is one file: one
 -- chart, region and period on one date; the files of one chart, region and period are
 -- a series, and its dated charts are its history. Loading a file again replaces that
 -- chart and date only.

@@ -2,7 +2,7 @@
 
 -- The search vector of raw features with a given scaler (mean and std in feature order).
 -- A catalogue load embeds the TikTok sounds with its new scaler before it swaps the
--- tables in (batch.store.swap), so it cannot read the scaler by the table's name.
+-- tables in (batch.swap), so it cannot read the scaler by the table's name.
 CREATE OR REPLACE FUNCTION embed_features(features real[], mean double precision[],
                                           std double precision[]) RETURNS vector
 LANGUAGE sql IMMUTABLE AS $$
@@ -20,7 +20,7 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Per hashtag and sound: the videos that carry the hashtag and their summed engagement
--- (text_pipeline.core.engagement). Filled by the TikTok load in the same swap as the videos,
+-- (text_pipeline.engagement). Filled by the TikTok load in the same swap as the videos,
 -- so /hashtags reads a few rows instead of aggregating every tagged video.
 CREATE TABLE IF NOT EXISTS hashtag_sounds (
     hashtag    text   NOT NULL,
@@ -46,6 +46,6 @@ CREATE INDEX IF NOT EXISTS hashtag_tracks_rank_idx
 
 -- Each sound's most engaging videos, read from the top of an index instead of sorting all
 -- of a sound's videos (a popular sound has millions). The expression must stay the one in
--- text_pipeline/core/engagement.py: tests/test_store.py checks that the pages' query uses it.
+-- text_pipeline/engagement.py: tests/test_store.py checks that the pages' query uses it.
 CREATE INDEX IF NOT EXISTS tiktok_videos_engagement_idx ON tiktok_videos
     (music_id, (play_count + 2 * like_count + 3 * comment_count + 4 * share_count) DESC, video_id);
