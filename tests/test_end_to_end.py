@@ -11,7 +11,7 @@ import pytest
 from batch.demo.corpus import write_corpus
 from batch.demo.tiktok import write_tiktok
 from batch.jobs import reprocess
-from batch.store import db
+from batch.store import db, watches
 from webapp import create_app
 
 TABLES = ("tracks", "track_vectors", "tiktok_videos", "tiktok_sounds", "matches")
@@ -47,7 +47,8 @@ def first_run(corpus, store_url, spark):
 
 def test_reprocess_reports_every_step(first_run):
     results, lines = first_run
-    assert set(results) == {"metadata", "audio", "tiktok", "store"}
+    assert set(results) == {"metadata", "audio", "tiktok", "store", "watches"}
+    assert results["watches"].startswith("watches: 0 checked against 0 new sounds")  # no sound audio here
     assert results["audio"].startswith("featurized 16, skipped 0, errors 0")
     assert results["store"] == "loaded the catalogue and the TikTok data"
     for step in ("step 1/4 metadata", "step 2/4 audio", "step 3/4 TikTok", "step 4/4 store"):
@@ -108,7 +109,30 @@ def test_screenshots_of_the_results_and_a_song_page(first_run, corpus, store_url
         assert page.locator("#videos details.more-videos").get_attribute("open") is not None
 
 
-def test_a_second_run_changes_nothing(first_run, corpus, store_url, spark):
+@pytest.fixture(scope="module")
+def a_watch(first_run, store_url):
+    """A watch with one use, as a musician's data that no run may touch."""
+    conn = db.connect(store_url)
+    watch_id, token = watches.create(conn, file_name="mine.mp3", genre=None, duration=30.0,
+                                     peak_t=[1, 5, 9], peak_f=[8.0, 9.0, 10.0])
+    watches.record_run(conn, "by-hand", [], pd.DataFrame({"watch_id": [watch_id], "music_id": ["m-1"],
+                                                          "offset_s": [4.0], "speed": [1.25], "votes": [20]}))
+    conn.close()
+    return token, watch_snapshot(store_url)
+
+
+def watch_snapshot(url) -> list:
+    conn = db.connect(url)
+    with conn.cursor() as cur:
+        cur.execute("SELECT * FROM watches ORDER BY watch_id")
+        found = cur.fetchall()
+        cur.execute("SELECT * FROM watch_uses ORDER BY watch_id, music_id")
+        found += cur.fetchall()
+    conn.close()
+    return found
+
+
+def test_a_second_run_changes_nothing(first_run, corpus, store_url, spark, a_watch):
     root, _ = corpus
     before = counts(store_url)
     results = reprocess.run(root / "corpus" / "fma_metadata", str(root / "corpus" / "fma_audio"),
@@ -118,9 +142,10 @@ def test_a_second_run_changes_nothing(first_run, corpus, store_url, spark):
     assert results["tiktok"] == "no new dump files"
     assert results["store"] == "the store was already up to date"
     assert counts(store_url) == before
+    assert watch_snapshot(store_url) == a_watch[1]
 
 
-def test_one_new_clip_and_one_new_dump_add_exactly_their_rows(first_run, corpus, store_url, spark):
+def test_one_new_clip_and_one_new_dump_add_exactly_their_rows(first_run, corpus, store_url, spark, a_watch):
     root, rows = corpus
     before = counts(store_url)
     shutil.copyfile(rows[0]["path"], root / "corpus" / "fma_audio" / "000" / "000999.mp3")
@@ -134,6 +159,7 @@ def test_one_new_clip_and_one_new_dump_add_exactly_their_rows(first_run, corpus,
     assert after["track_vectors"] == before["track_vectors"] + 1
     assert after["tracks"] == before["tracks"] + 1
     assert after["tiktok_videos"] == before["tiktok_videos"] + 40
+    assert watch_snapshot(store_url) == a_watch[1]  # the catalogue and TikTok tables were swapped; the watch stays
 
 
 def test_reprocess_cli_help_and_mistakes(tmp_path):

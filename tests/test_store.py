@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import shutil
 import subprocess
@@ -89,6 +90,32 @@ def matches_parquet(path: Path, rows: list[tuple]) -> Path:
 
 
 # --- migrations ------------------------------------------------------------------------------
+
+
+RELEASED = {
+    "001_extensions.sql": "53ec4c0092e5c01e",
+    "002_catalogue.sql": "b04f2034602d5aa3",
+    "003_track_vectors.sql": "8d77077b4a5753af",
+    "004_tiktok.sql": "59598ff4cda3f466",
+    "005_load_versions.sql": "327e48894bc32e47",
+    "006_charts.sql": "16e419f2fa6be9c0",
+    "007_popularity.sql": "1b4186d9a364153c",
+    "008_listening.sql": "d5833e92bdc9db0d",
+    "009_chart_history.sql": "1047435c9e821aa9",
+    "010_swaps_and_hashtags.sql": "ec8f9ab77d3b38fe",
+    "011_similarity_reference.sql": "ba33d7bd68b59971",
+    "012_watches.sql": "b51249bf6488a609",
+}
+"""The start of each released migration's SHA-256. A store that applied a file refuses to
+migrate once the file changes (:func:`batch.store.db.migrate`), so a released file never
+changes, not even its comments: a change goes in a new numbered file."""
+
+
+def test_released_migrations_never_change():
+    files = {p.name: p for p in db.SQL_DIR.glob("[0-9][0-9][0-9]_*.sql")}
+    assert set(RELEASED) == set(files), "add the new file's digest to RELEASED once it is released"
+    for name, digest in RELEASED.items():
+        assert hashlib.sha256(files[name].read_text().encode()).hexdigest()[:16] == digest, name
 
 
 def test_migrations_applied_twice_are_a_no_op(store_url):

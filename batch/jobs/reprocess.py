@@ -6,7 +6,8 @@
    incremental); with ``--sound-audio``, also fetch or read the sounds' audio and
    identify the catalogue songs inside them (:mod:`batch.listening.listen`).
 4. **Store**: load the catalogue and the TikTok data into PostgreSQL, each in one
-   transaction, when their outputs changed or the store does not hold them.
+   transaction, when their outputs changed or the store does not hold them. Then every
+   watch is identified in the sounds no run has checked (:mod:`batch.listening.watch`).
 
 Every step reports its counts, time and throughput. A rerun with no new input reads
 the inputs' listings, finds nothing to do, and finishes in seconds without starting
@@ -23,8 +24,9 @@ from pathlib import Path
 
 from batch.core import metadata as md
 from batch.jobs import featurize
+from batch.listening import watch
 from batch.spark import outputs, sources
-from batch.spark.session import add_cluster_options
+from batch.spark.session import add_cluster_options, get_spark
 from batch.store import db, load
 from text_pipeline.jobs.match import add_listen_options
 
@@ -79,11 +81,15 @@ def run(fma_metadata: str | Path, audio: str, tiktok: str | list[str], work: str
     results["tiktok"] = matched.line() if matched.written else "no new dump files"
     progress(f"  {results['tiktok']}")
 
-    progress("step 4/4 store: loading what changed into PostgreSQL")
+    progress("step 4/4 store: loading what changed into PostgreSQL, then checking the watches")
     conn = db.connect(database_url)
     try:
         db.migrate(conn)
         results["store"] = _load(conn, work, progress)
+        watched = watch.check(conn, lambda: spark or get_spark("watches", master), work / "tiktok",
+                              log=lambda m: progress(f"  {m}"))
+        results["watches"] = watched.line()
+        progress(f"  {watched.line()}")
     finally:
         conn.close()
     progress(f"done: {results['store']}")
