@@ -18,7 +18,7 @@ SETTINGS = (
     ("DATABASE_URL", None, "PostgreSQL with pgvector; unset: the embedded server in var/pgdata"),
     ("DB_POOL_SIZE", 8, "database connections per server process"),
     ("DB_POOL_TIMEOUT", 10, "seconds a request waits for a free connection before a 503"),
-    ("SECRET_KEY", None, "signs cookies; unset: a random key per process"),
+    ("SECRET_KEY", None, "signs cookies and watch offers; unset: a random key per start of webapp.serve"),
     ("MAX_UPLOAD_MB", 30, "largest upload accepted, in MB (larger gets 413)"),
     ("RESULTS", 10, "similar songs shown by default"),
     ("MAX_RESULTS", 50, "largest k the API accepts"),

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import swagger_ui_bundle
-from flask import Blueprint, current_app, jsonify, render_template, request, send_from_directory
+from flask import (
+    Blueprint,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 
-from webapp import charts, hashtags, similar, songs
+from webapp import charts, hashtags, similar, songs, watch
 from webapp.db import get_db
+from webapp.errors import AppError
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -35,7 +44,34 @@ def search():
         results=results,
         hashtags=[{"tag": t, "videos": n} for t, n in similar.hashtag_summary(results)],
         popularity=similar.popularity(conn, query),
+        watch_offer=watch.offer(query, genre, containing),
     )
+
+
+@bp.post("/watch")
+def create_watch():
+    """Watch an uploaded song: ``offer`` is the ``watch_offer`` of its /api/search answer."""
+    offer = request.form.get("offer") or (request.get_json(silent=True) or {}).get("offer")
+    token = watch.create(get_db(), offer, request.remote_addr or "")
+    return jsonify(token=token, page=url_for("pages.watch_page", token=token, _external=True),
+                   feed=url_for("pages.watch_feed", token=token, _external=True),
+                   api=url_for("api.watch_json", token=token, _external=True)), 201
+
+
+@bp.get("/watch/<token>")
+def watch_json(token: str):
+    """A watch: the sounds found to use the song, where, at what speed, and its videos per week."""
+    return jsonify(watch.as_json(watch.watch(get_db(), token)))
+
+
+@bp.delete("/watch/<token>")
+def delete_watch(token: str):
+    """Delete a watch and everything found for it."""
+    from batch.store import watches
+
+    if not watches.delete(get_db(), token):
+        raise AppError(404, watch.NOT_FOUND)
+    return "", 204
 
 
 @bp.get("/genres")
@@ -134,6 +170,34 @@ def openapi():
             "/api/genres": {"get": {"summary": "The 16 top-level genres",
                                     "responses": {"200": {"description": "genres with id and title"},
                                                   "503": problem("database unavailable")}}},
+            "/api/watch": {"post": {
+                "summary": "Watch an uploaded song: every scheduled run adds the TikTok sounds found to use it. "
+                           "The store keeps the song's fingerprint, length, file name and genre, never the audio. "
+                           f"At most {watch.PER_HOUR} watches per client address per hour",
+                "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+                    "type": "object", "required": ["offer"], "properties": {
+                        "offer": {"type": "string", "description": "the watch_offer of the song's /api/search "
+                                  f"answer, valid for {watch.OFFER_SECONDS // 60} minutes"}}}}}},
+                "responses": {"201": {"description": "token (the only key to the watch: keep it), and the "
+                                                     "addresses of its page, Atom feed and API"},
+                              "400": problem("a bad or expired offer"),
+                              "429": problem("too many watches from this address; see Retry-After"),
+                              "503": problem("database unavailable")}}},
+            "/api/watch/{token}": {
+                "get": {
+                    "summary": "A watch: file_name, genre, duration, created_at, new_since (the date since "
+                               "which the newest uses are new, or null), uses (newest first: music_id, title, "
+                               "artist, videos, offset in the song (s), speed, variant, votes, found_at, new), "
+                               "where_tiktok_listens and videos_per_week (as in /api/tracks/{track_id}). "
+                               "Its Atom feed is /watch/{token}/feed.atom",
+                    "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {"200": {"description": "the watch"},
+                                  "404": problem("no such watch (any wrong token)")}},
+                "delete": {
+                    "summary": "Delete a watch and everything found for it",
+                    "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {"204": {"description": "deleted"},
+                                  "404": problem("no such watch (any wrong token)")}}},
             "/api/tracks/{track_id}": {"get": {
                 "summary": "A catalogue track with its TikTok sounds (each with how it was found: "
                            "method title, audio or title+audio, with the title scores and, for audio, "

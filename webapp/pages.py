@@ -17,7 +17,7 @@ from flask import (
 
 from batch.core.likeness import GROUPS
 from text_pipeline.jobs.charts import to_csv
-from webapp import charts, hashtags, similar, songs, weekly
+from webapp import charts, hashtags, similar, songs, watch, weekly
 from webapp.db import get_db
 from webapp.errors import AppError
 
@@ -46,7 +46,8 @@ def search():
                            popularity=similar.popularity(conn, query), containing=containing,
                            strip=similar.listening_strip(query, containing),
                            sounds_like=similar.sounds_like(conn, query, k=current_app.config["SOUNDS_LIKE"], heard=containing,
-                                                           videos_per_sound=per))
+                                                           videos_per_sound=per),
+                           watch_offer=watch.offer(query, genre, containing))
 
 
 @bp.get("/tracks/<int:track_id>")
@@ -99,6 +100,39 @@ def chart_csv(name: str):
 
 def _safe_name(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "chart"
+
+
+@bp.post("/watch")
+def create_watch():
+    """Watch the song the results page offered: a private page, at an address only the musician has."""
+    token = watch.create(get_db(), request.form.get("offer"), request.remote_addr or "")
+    return redirect(url_for("pages.watch_page", token=token), code=303)
+
+
+@bp.get("/watch/<token>")
+def watch_page(token: str):
+    """A watched song: the TikTok sounds found to use it, newest first, where, and when."""
+    found = watch.watch(get_db(), token)
+    return render_template("watch.html", watch=found, token=token,
+                           weekly=weekly.plot(found["videos_per_week"]))
+
+
+@bp.post("/watch/<token>/delete")
+def delete_watch(token: str):
+    """Delete a watch and everything found for it."""
+    from batch.store import watches
+
+    if not watches.delete(get_db(), token):
+        raise AppError(404, watch.NOT_FOUND)
+    return render_template("watch_deleted.html")
+
+
+@bp.get("/watch/<token>/feed.atom")
+def watch_feed(token: str):
+    """The watch as an Atom feed: one entry per sound found."""
+    found = watch.watch(get_db(), token)
+    page = url_for("pages.watch_page", token=token, _external=True)
+    return Response(watch.feed(found, token, page), mimetype="application/atom+xml")
 
 
 @bp.get("/favicon.ico")

@@ -36,7 +36,7 @@ def gunicorn_argv(args: argparse.Namespace) -> list[str]:
             "--workers", str(args.workers), "--threads", str(args.threads),
             "--bind", f"{args.host}:{args.port}", "--timeout", str(args.timeout),
             "--backlog", "2048", "--access-logfile", "-", "--log-level", "warning",
-            "webapp:create_app()"]
+            "--logger-class", "webapp.access_log.AccessLog", "webapp:create_app()"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
                      "threads would wait for connections")
     print(f"serving on http://{args.host}:{args.port} with {args.workers} worker(s) x "
           f"{args.threads} threads (Ctrl-C stops it)", flush=True)
+    # One key for every worker: a watch offer signed by one worker must open in another.
+    if not os.environ.get("SECRET_KEY"):
+        import secrets
+
+        os.environ["SECRET_KEY"] = secrets.token_hex(32)
     os.execv(sys.executable, gunicorn_argv(args))
     return 0  # not reached
 

@@ -56,7 +56,7 @@ def song(conn, track_id: int, *, videos: int = 50, more: int = 6, videos_per_son
     length = max([track["duration"] or 0] + [u.start + u.seconds for u in uses])
     track["where_tiktok_listens"] = strip.where(uses, length)
     track["sound_ids"] = [s["music_id"] for s in track["sounds"]]  # every sound that carries the song
-    track["videos_per_week"] = weekly.videos_per_week(conn, track_id)
+    track["videos_per_week"] = weekly.videos_per_week(conn, track["sound_ids"])
     features = track.pop("features")
     track["has_audio"] = reachable(track.pop("audio_path"))
     track["videos"] = tiktok_uses(conn, [track_id], videos).get(track_id, [])

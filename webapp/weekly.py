@@ -1,7 +1,8 @@
 """How a song's use on TikTok grows: its videos per week, with each of its sounds' share.
 
-Every TikTok sound matched to the song, by its title or by listening, carries the song, so
-their videos count together. A video counts in the week (Monday to Sunday, UTC) of its
+Every TikTok sound that carries a song (matched to a catalogue song by its title or by
+listening, or found to hold a watched song) counts as the song, so their videos count
+together. A video counts in the week (Monday to Sunday, UTC) of its
 ``created_at``; videos without a date are counted apart. Weeks without a video between
 the first and the last are kept, at zero, so the plot's gaps are real. The plot is SVG
 drawn on the server: stacked bars, one colour per sound for the :data:`SOUNDS_SHOWN`
@@ -18,16 +19,16 @@ WIDTH, HEIGHT = 600, 180
 LEFT, RIGHT, TOP, BOTTOM = 44, WIDTH - 8, 10, HEIGHT - 24
 
 
-def videos_per_week(conn, track_id: int) -> dict | None:
-    """The song's videos per week: ``weeks`` (each with its ``week``, ``videos`` and
-    ``by_sound``), ``sounds`` (music_id, title, videos and share, most videos first) and
-    ``undated``. None when no video of its sounds has a date."""
+def videos_per_week(conn, music_ids: list[str]) -> dict | None:
+    """The videos per week of the sounds ``music_ids``, counted as one song: ``weeks`` (each
+    with its ``week``, ``videos`` and ``by_sound``), ``sounds`` (music_id, title, videos and
+    share, most videos first) and ``undated``. None when none of their videos has a date."""
     with conn.cursor() as cur:
-        cur.execute("""SELECT v.music_id, s.song_title, date_trunc('week', v.created_at AT TIME ZONE 'UTC')::date, count(*)
-                       FROM matches m JOIN tiktok_videos v USING (music_id)
-                       JOIN tiktok_sounds s USING (music_id)
-                       WHERE m.track_id = %s
-                       GROUP BY 1, 2, 3""", (track_id,))
+        cur.execute("""SELECT v.music_id, s.song_title, date_trunc('week', v.created_at AT TIME ZONE 'UTC')::date,
+                              count(*)
+                       FROM tiktok_videos v JOIN tiktok_sounds s USING (music_id)
+                       WHERE v.music_id = ANY(%s)
+                       GROUP BY 1, 2, 3""", (list(music_ids),))
         rows = cur.fetchall()
     dated = [(music_id, title, week, n) for music_id, title, week, n in rows if week is not None]
     if not dated:
