@@ -7,8 +7,10 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO := var/demo
 HCL_TOOLS := var/node/node_modules/@cdktf/hcl-tools/package.json
+REPROCESS_DEMO = $(PY) -m batch.jobs.reprocess --fma-metadata $(DEMO)/fma_metadata --audio $(DEMO)/fma_audio \
+	--tiktok $(DEMO)/tiktok --sound-audio $(DEMO)/sound_audio --work var/work
 
-.PHONY: help venv system-deps hcl-tools tf-fmt package cluster-start cluster-stop demo run serve dev test screenshots bench psql clean
+.PHONY: help venv system-deps hcl-tools tf-fmt package cluster-start cluster-stop demo demo-next-day run serve dev test screenshots bench psql clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -59,14 +61,22 @@ cluster-stop: venv ## Stop the standalone master and worker by pid
 
 demo: venv ## The demo: corpus (400 tracks, 6 of them whole songs, 50,000 TikTok videos, a chart and four weekly ones), reprocess into the store, train, serve the app
 	@[ -f $(DEMO)/.complete-4 ] || $(PY) -m batch.demo.corpus --out $(DEMO)
-	$(PY) -m batch.jobs.reprocess --fma-metadata $(DEMO)/fma_metadata --audio $(DEMO)/fma_audio \
-		--tiktok $(DEMO)/tiktok --sound-audio $(DEMO)/sound_audio --work var/work
+	@[ -f $(DEMO)/watch.txt ] || $(PY) -m batch.demo.watch create --demo $(DEMO)
+	$(REPROCESS_DEMO)
 	@[ -f $(DEMO)/charts/demo-top200.csv ] || $(PY) -c \
 		"from batch.demo.charts import write_chart; write_chart('$(DEMO)/charts/demo-top200.csv')"
 	$(PY) -m batch.jobs.popularity --features var/work/features --matched var/work/tiktok --load
 	@[ -d $(DEMO)/charts/history ] || $(PY) -c \
 		"from batch.demo.charts import write_chart_history; write_chart_history('$(DEMO)/charts/history')"
 	$(PY) -m text_pipeline.jobs.charts $(DEMO)/charts --matched var/work/tiktok --load
+	@echo "The demo watches $(DEMO)/fma_audio/000/000002.mp3 at $$(cat $(DEMO)/watch.txt)"
+	$(PY) -m webapp.serve --host 127.0.0.1 --port 5000
+
+demo-next-day: venv ## The demo's next day: a later TikTok dump whose new sounds use the watched song, reprocessed (run make demo first)
+	@[ -f $(DEMO)/watch.txt ] || { echo "make demo-next-day: run make demo first"; exit 2; }
+	@[ -f $(DEMO)/tiktok/dump-0002.ndjson ] || $(PY) -m batch.demo.watch next-day --demo $(DEMO)
+	$(REPROCESS_DEMO)
+	@echo "The watch page now shows the new uses: $$(cat $(DEMO)/watch.txt)"
 	$(PY) -m webapp.serve --host 127.0.0.1 --port 5000
 
 run: demo ## Same as make demo

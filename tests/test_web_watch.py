@@ -143,3 +143,40 @@ def test_logs_show_a_token_cut_to_its_first_characters():
     token = "AbCdEf" + "x" * 26
     assert redact(f"GET /watch/{token}/feed.atom HTTP/1.1") == "GET /watch/AbCdEf…/feed.atom HTTP/1.1"
     assert redact(f"/api/watch/{token}") == "/api/watch/AbCdEf…" and redact("/tracks/2") == "/tracks/2"
+
+
+def test_in_chromium_a_watch_is_made_and_the_next_run_shows_on_its_page_and_feed(
+        spark, store_url, catalogue, clean, tmp_path):  # noqa: F811
+    from tests.test_browser import PHONE, chromium, drop_file, open_page, overflow, serving
+
+    song = catalogue[0]["path"]
+    with serving(store_url) as url, chromium() as browser:
+        page = open_page(browser)
+        page.goto(url + "/")
+        drop_file(page, "#drop-zone", song)
+        page.click("#search-form button[type=submit]")
+        page.wait_for_selector("#watch-offer button", timeout=30_000)
+        page.click("#watch-offer button")
+        page.wait_for_selector("#watch h1")
+        token = TOKEN_URL.search(page.url).group(1)
+        assert "Not heard on TikTok yet" in page.inner_text("#uses")
+
+        y, sr = sf.read(song)  # the next day: a sound that cuts the song from 0:05
+        sf.write(tmp_path / "m1.wav", y[int(5 * sr):int(17 * sr)], sr)
+        _, peaks, _ = analyse(str(tmp_path / "m1.wav"))
+        write_sounds(tmp_path / "tiktok", {"m1": peaks})
+        assert run_watch.check(clean, lambda: spark, tmp_path / "tiktok", log=lambda m: None).found == 1
+
+        page.reload()
+        use = page.locator("#use-m1")
+        assert "new since" in use.inner_text() and "from 0:05 of your song" in use.inner_text()
+        feed = feedparser.parse(page.request.get(f"{url}/watch/{token}/feed.atom").body())
+        assert not feed.bozo and [e.title.split(" uses ")[0] for e in feed.entries] == ["Rock Study"]
+        assert overflow(page) == 0  # the results page's expired covers are the only errors
+        assert not [e for e in page.console_errors if "ERR_NAME_NOT_RESOLVED" not in e]
+        phone = open_page(browser, PHONE)
+        phone.goto(page.url)
+        assert overflow(phone) == 0
+        page.click("#delete button")
+        page.wait_for_selector("text=Watch deleted")
+        assert page.request.get(f"{url}/watch/{token}").status == 404

@@ -77,7 +77,7 @@ def plot(history: dict | None) -> dict | None:
     legend = [{"colour": f"s{k}", **s} for k, s in enumerate(sounds[:SOUNDS_SHOWN])]
     rest = sounds[SOUNDS_SHOWN:]
     if rest:
-        legend.append({"colour": "other", "music_id": None, "title": f"{len(rest)} other sounds",
+        legend.append({"colour": "other", "music_id": None, "title": f"{len(rest)} other sound{'s' if len(rest) != 1 else ''}",
                        "videos": sum(s["videos"] for s in rest),
                        "share": round(sum(s["share"] for s in rest), 4)})
     return {"width": WIDTH, "height": HEIGHT, "left": LEFT, "right": RIGHT, "top": TOP,

@@ -18,6 +18,10 @@ from batch.demo.charts import POPULAR_CSV
 from batch.demo.music import SECONDS, SR, STYLES, synthesize
 from batch.demo.parallel import in_parallel
 
+FIRST_VIDEO = 1575000000
+"""When the demo's first dump starts: 29 November 2019, 04:00 UTC."""
+VIDEO_SECONDS = 2_500_000
+"""How long a dump's videos were made over: about 29 days (the first dump's end on 28 December)."""
 HOOK = 0.55
 """Where in a whole song its hook is, as a share of its length: TikTok's sounds favour it."""
 
@@ -81,7 +85,8 @@ def noisy_artist(artist: str, rng: random.Random) -> str:
 
 
 def write_tiktok(folder: Path, rows: list[dict], *, n_videos: int, seed: int = 0,
-                 name: str = "dump-0001.ndjson", workers: int | None = None, log=None) -> Path:
+                 name: str = "dump-0001.ndjson", workers: int | None = None, log=None,
+                 since: int = FIRST_VIDEO, audio_truth: str = "audio-truth.csv") -> Path:
     """A TikTok dump (ndjson, 2019 and 2020+ shapes alternating) and its truth file.
 
     A quarter of the catalogue songs are used on TikTok, each through one or two sounds
@@ -98,6 +103,9 @@ def write_tiktok(folder: Path, rows: list[dict], *, n_videos: int, seed: int = 0
 
     Each whole song (a track longer than :data:`SECONDS`) also gets three sounds cut from
     it, as TikTok cuts them: two from its hook (:data:`HOOK`), one from its opening.
+
+    Videos are made in the :data:`VIDEO_SECONDS` from ``since`` (Unix seconds); a later
+    dump ("the next day") passes a later ``since`` and its own ``audio_truth`` name.
     """
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
@@ -132,7 +140,7 @@ def write_tiktok(folder: Path, rows: list[dict], *, n_videos: int, seed: int = 0
     path = folder / name
     with open(path, "w") as f:
         for i, s in enumerate(picks):
-            f.write(json.dumps(_video_record(i, ids[s], sounds[s], rng, seed), ensure_ascii=False) + "\n")
+            f.write(json.dumps(_video_record(i, ids[s], sounds[s], rng, seed, since), ensure_ascii=False) + "\n")
     with open(folder.parent / f"{path.stem}-truth.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["music_id", "song_title", "artist_name", "track_id"])
@@ -143,7 +151,7 @@ def write_tiktok(folder: Path, rows: list[dict], *, n_videos: int, seed: int = 0
         w.writerows((ids[i], title, artist) for i, (title, artist) in sorted(hits.items()))
     if all("path" in row for row in rows):  # catalogue rows without audio get no sound audio
         write_sound_audio(folder.parent / "sound_audio", ids, sounds, rows, seed=seed, starts=starts,
-                          workers=workers, log=log)
+                          workers=workers, log=log, truth_csv=audio_truth)
     return path
 
 
@@ -157,8 +165,8 @@ SPEECH = ("wait for it, this is the best part of the whole song",
 
 def write_sound_audio(folder: Path, ids: list[str], sounds: list[tuple], rows: list[dict], *,
                       seed: int = 0, starts: dict | None = None, workers: int | None = None,
-                      log=None) -> Path:
-    """Audio for the dump's sounds, and ``audio-truth.csv`` (music_id, track_id, edit,
+                      log=None, truth_csv: str = "audio-truth.csv") -> Path:
+    """Audio for the dump's sounds, and ``truth_csv`` (music_id, track_id, edit,
     start: where in the song the sound starts, s) beside it.
 
     A sound named after a catalogue song gets an edit of that song's audio, from
@@ -187,7 +195,7 @@ def write_sound_audio(folder: Path, ids: list[str], sounds: list[tuple], rows: l
         truth.append((music_id, track_id if track_id is not None else "",
                       kind if source else "not in catalogue", round(start, 1) if source else ""))
     in_parallel(_write_sound, jobs, workers, "TikTok sound audio", log)
-    with open(folder.parent / "audio-truth.csv", "w", newline="") as f:
+    with open(folder.parent / truth_csv, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["music_id", "track_id", "edit", "start"])
         w.writerows(truth)
@@ -243,7 +251,7 @@ def speech_level(y: np.ndarray, sr: int) -> float:
     return float(np.sqrt(np.mean(np.square(active)))) if active.size else 1.0
 
 
-def _video_record(i: int, music_id: str, sound, rng: random.Random, seed: int) -> dict:
+def _video_record(i: int, music_id: str, sound, rng: random.Random, seed: int, since: int) -> dict:
     title, artist, original, _ = sound
     video_id = f"67{seed % 100:02d}{i:015d}"
     plays = int(rng.lognormvariate(8, 2))
@@ -251,7 +259,7 @@ def _video_record(i: int, music_id: str, sound, rng: random.Random, seed: int) -
               "commentCount": plays // rng.randint(100, 400), "shareCount": plays // rng.randint(200, 900)}
     tags = rng.sample(HASHTAGS, k=rng.randint(1, 4))
     author = f"creator{rng.randrange(20000)}"
-    created = 1575000000 + rng.randrange(2_500_000)
+    created = since + rng.randrange(VIDEO_SECONDS)
     cover = f"https://p16-va-default.akamaized.net/obj/tos-maliva-p-0068/{video_id}?x-expires=1576800000"
     if i % 2:
         return {"itemInfos": {"id": video_id, "text": " ".join(f"#{t}" for t in tags),
