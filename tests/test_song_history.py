@@ -81,6 +81,8 @@ def test_the_song_page_draws_the_weeks_as_stacked_bars_with_each_sounds_share(cl
     assert "1 video without a date left out" in section
     assert "57&nbsp;%" in section and "43&nbsp;%" in section
     assert SCRIPT not in page and "&lt;script&gt;" in section  # a sound's title is escaped
+    sounds = page[page.index('id="sounds"'):page.index("</section>", page.index('id="sounds"'))]
+    assert '<code class="sound-id">s1</code>' in sounds and '<code class="sound-id">s2</code>' in sounds
 
 
 def test_sounds_past_the_coloured_ones_are_drawn_together():
