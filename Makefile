@@ -104,6 +104,7 @@ bench: venv ## Run the benchmarks (figures for the README's Performance section;
 	$(PY) tests/benchmarks/bench_analyse.py
 	$(PY) tests/benchmarks/bench_identify.py
 	$(PY) tests/benchmarks/bench_shards.py
+	$(PY) tests/benchmarks/bench_watches.py
 	$(PY) tests/benchmarks/bench_fetch.py
 	$(PY) tests/benchmarks/bench_decode.py
 	$(PY) tests/benchmarks/bench_whole_song.py

@@ -3,8 +3,8 @@
 The watches (:mod:`batch.store.watches`) become a small catalogue split into shards like
 the real one (:mod:`batch.listening.shards`: the same landmarks, stop words and votes),
 and sounds of ``sounds/`` are identified in it on the executors: the sounds not in
-``watch_checked_sounds`` for every watch, and every sound for a watch that no run has
-searched yet (a new one). What is found, the sounds and the new watches are recorded in one
+``watch_checked_sounds`` in an index of every watch, and the sounds checked before in an
+index of the watches no run has searched yet (new ones), so each pair is searched once. What is found, the sounds and the new watches are recorded in one
 transaction (:func:`batch.store.watches.record_run`), so a run killed at any point leaves
 every watch as it was, and a rerun adds nothing twice.
 
@@ -25,6 +25,8 @@ import pandas as pd
 from batch.listening import shards
 from batch.spark.progress import progress
 from batch.store import watches
+
+USE_COLUMNS = ("watch_id", "music_id", "offset_s", "speed", "votes")
 
 
 @dataclass
@@ -55,29 +57,32 @@ def check(conn, session, tiktok: Path, *, run_id: str | None = None, log=print) 
     new = [m for m in usable if m not in done]
     songs = watches.watched_songs(conn)
     fresh = songs.loc[~songs["checked"], "track_id"].tolist()
-    search = usable if fresh else new  # a new watch is searched for in every sound, once
+    old = [m for m in usable if m in done]
     summary.watches, summary.checked = len(songs), len(new)
-    found = pd.DataFrame(columns=["watch_id", "music_id", "offset_s", "speed", "votes"])
-    if search and len(songs):
-        spark = session()
-        index = Path(tiktok) / f".watch-index-{uuid.uuid4().hex[:8]}"
-        try:
-            with progress(spark, "[watches] indexing the watched songs", log):
-                shards.build(spark.createDataFrame(songs[["track_id", "peak_t", "peak_f"]],
-                                                   "track_id long, peak_t array<smallint>, peak_f array<float>"),
-                             index)
-            ids = spark.createDataFrame(pd.DataFrame({"music_id": search}), "music_id string")
-            todo = spark.read.parquet(str(Path(tiktok) / "sounds")).join(ids, "music_id", "left_semi")
-            log(f"[watches] identifying {len(songs):,} watched songs ({len(fresh):,} new) in "
-                f"{len(search):,} sounds ({len(new):,} new)")
-            with progress(spark, "[watches] identifying", log):
-                best = shards.identify_all(spark, todo, index).toPandas()
-        finally:
-            shutil.rmtree(index, ignore_errors=True)
-        best = best[best["music_id"].isin(new) | best["track_id"].isin(fresh)]  # only pairs not searched before
-        found = pd.DataFrame({"watch_id": best["track_id"], "music_id": best["music_id"],
-                              "offset_s": best["offset"].clip(lower=0.0), "speed": best["speed"],
-                              "votes": best["votes"]})
+    passes = [(songs, new)]  # every watch in the new sounds ...
+    if fresh and old:  # ... and the new watches alone in the sounds checked before them, once
+        passes.append((songs[songs["track_id"].isin(fresh)], old))
+    found = [_identify(session, tiktok, watched, ids, log) for watched, ids in passes if len(watched) and ids]
+    found = pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=list(USE_COLUMNS))
     summary.found = watches.record_run(conn, run_id, new, found, watched=fresh)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _identify(session, tiktok: Path, watched: pd.DataFrame, music_ids: list[str], log) -> pd.DataFrame:
+    """The best of the ``watched`` songs in each of the sounds ``music_ids``, on Spark."""
+    spark = session()
+    index = Path(tiktok) / f".watch-index-{uuid.uuid4().hex[:8]}"
+    try:
+        with progress(spark, "[watches] indexing the watched songs", log):
+            shards.build(spark.createDataFrame(watched[["track_id", "peak_t", "peak_f"]],
+                                               "track_id long, peak_t array<smallint>, peak_f array<float>"), index)
+        ids = spark.createDataFrame(pd.DataFrame({"music_id": music_ids}), "music_id string")
+        todo = spark.read.parquet(str(Path(tiktok) / "sounds")).join(ids, "music_id", "left_semi")
+        log(f"[watches] identifying {len(watched):,} watched songs in {len(music_ids):,} sounds")
+        with progress(spark, "[watches] identifying", log):
+            best = shards.identify_all(spark, todo, index).toPandas()
+    finally:
+        shutil.rmtree(index, ignore_errors=True)
+    return pd.DataFrame({"watch_id": best["track_id"], "music_id": best["music_id"],
+                         "offset_s": best["offset"].clip(lower=0.0), "speed": best["speed"], "votes": best["votes"]})
