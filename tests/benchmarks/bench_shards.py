@@ -58,6 +58,36 @@ def _sound(job) -> Peaks:
     return peaks_of(soxr.resample(y, SR * speed, SR) if speed != 1.0 else y)
 
 
+def generate(n_real: int, n_sounds: int, *, seed: int) -> tuple[list, list[Peaks], list]:
+    """``n_real`` real songs (seed, reference peaks), and ``n_sounds`` 12 s cuts from anywhere
+    in them at x1, x1.25 and x0.85, a third from songs outside, with the song each was cut
+    from (None outside); made on two processes."""
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        real = pool.map(_real, range(n_real))
+        rng = np.random.default_rng(seed)
+        jobs, truth = [], []
+        for i in range(n_sounds):
+            inside = i % 3 != 2
+            song_seed = int(rng.integers(0, n_real)) if inside else 10**6 + i
+            jobs.append((song_seed, float(rng.uniform(0, SONG_SECONDS - 16)),
+                         (1.0, 1.25, 0.85)[i % 3 if inside else 0]))
+            truth.append(song_seed if inside else None)
+        sounds = pool.map(_sound, jobs)
+    return real, sounds, truth
+
+
+def frames(spark, real: list, real_rows: list, sounds: list[Peaks]):
+    """The real songs' landmark rows, and the sounds (cached), as DataFrames."""
+    real_frame = spark.createDataFrame(pd.concat(
+        [pd.DataFrame({"hash": h, "track_id": np.int64(seed), "t": t.astype(np.int16)})
+         for (seed, _), (h, t) in zip(real, real_rows)], ignore_index=True), shards.LANDMARK_DDL)
+    sound_frame = spark.createDataFrame(
+        [(str(i), p.t.tolist(), p.lf.tolist(), p.rank.tolist()) for i, p in enumerate(sounds)],
+        "music_id string, peak_t array<smallint>, peak_f array<float>, peak_rank array<tinyint>").cache()
+    sound_frame.count()
+    return real_frame, sound_frame
+
+
 def filler(spark, n_songs: int, per_song: int, pool: np.ndarray):
     """``n_songs`` filler songs' landmark rows, made on the executors."""
     def make(batches):
@@ -108,18 +138,8 @@ def main() -> int:
     if min(args.sizes) <= args.real:
         parser.error("every size must be larger than --real")
 
-    ctx = multiprocessing.get_context("fork")
     started = time.perf_counter()
-    with ctx.Pool(2) as pool:
-        real = pool.map(_real, range(args.real))
-        rng = np.random.default_rng(7)
-        jobs, truth = [], []
-        for i in range(args.sounds):
-            inside = i % 3 != 2
-            seed = int(rng.integers(0, args.real)) if inside else 10**6 + i
-            jobs.append((seed, float(rng.uniform(0, SONG_SECONDS - 16)), (1.0, 1.25, 0.85)[i % 3 if inside else 0]))
-            truth.append(seed if inside else None)
-        sounds = pool.map(_sound, jobs)
+    real, sounds, truth = generate(args.real, args.sounds, seed=7)
     real_rows = [landmarks(p) for _, p in real]
     per_song = round(np.mean([len(h) for h, _ in real_rows]))
     hash_pool = np.concatenate([h for h, _ in real_rows])
@@ -129,13 +149,7 @@ def main() -> int:
     spark = get_spark("bench_shards")
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "64")
     cores = spark.sparkContext.defaultParallelism
-    real_frame = spark.createDataFrame(pd.concat(
-        [pd.DataFrame({"hash": h, "track_id": np.int64(seed), "t": t.astype(np.int16)})
-         for (seed, _), (h, t) in zip(real, real_rows)], ignore_index=True), shards.LANDMARK_DDL)
-    sound_frame = spark.createDataFrame(
-        [(str(i), p.t.tolist(), p.lf.tolist(), p.rank.tolist()) for i, p in enumerate(sounds)],
-        "music_id string, peak_t array<smallint>, peak_f array<float>, peak_rank array<tinyint>").cache()
-    sound_frame.count()
+    real_frame, sound_frame = frames(spark, real, real_rows, sounds)
 
     results = []
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:

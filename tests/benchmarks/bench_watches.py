@@ -26,21 +26,19 @@ the per-sound costs times 100,000; the script prints them, and the ratios.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from batch.core.fingerprint import analyse, landmarks  # noqa: E402
 from batch.listening import shards  # noqa: E402
 from batch.spark.session import get_spark  # noqa: E402
-from tests.benchmarks.bench_shards import SONG_SECONDS, _real, _sound, filler  # noqa: E402
+from tests.benchmarks.bench_shards import SONG_SECONDS, filler, frames, generate  # noqa: E402
 
 NEW_SOUNDS = 100_000
 
@@ -76,15 +74,7 @@ def main() -> int:
         parser.error("every size must be larger than --real")
 
     started = time.perf_counter()
-    with multiprocessing.get_context("fork").Pool(2) as pool:
-        real = pool.map(_real, range(args.real))
-        rng = np.random.default_rng(11)
-        jobs = []
-        for i in range(args.sounds):
-            inside = i % 3 != 2
-            seed = int(rng.integers(0, args.real)) if inside else 10**6 + i
-            jobs.append((seed, float(rng.uniform(0, SONG_SECONDS - 16)), (1.0, 1.25, 0.85)[i % 3 if inside else 0]))
-        sounds = pool.map(_sound, jobs)
+    real, sounds, _ = generate(args.real, args.sounds, seed=11)
     real_rows = [landmarks(p) for _, p in real]
     per_song = round(np.mean([len(h) for h, _ in real_rows]))
     hash_pool = np.concatenate([h for h, _ in real_rows])
@@ -95,13 +85,7 @@ def main() -> int:
     spark = get_spark("bench_watches")
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "64")
     cores = spark.sparkContext.defaultParallelism
-    real_frame = spark.createDataFrame(pd.concat(
-        [pd.DataFrame({"hash": h, "track_id": np.int64(seed), "t": t.astype(np.int16)})
-         for (seed, _), (h, t) in zip(real, real_rows)], ignore_index=True), shards.LANDMARK_DDL)
-    sound_frame = spark.createDataFrame(
-        [(str(i), p.t.tolist(), p.lf.tolist(), p.rank.tolist()) for i, p in enumerate(sounds)],
-        "music_id string, peak_t array<smallint>, peak_f array<float>, peak_rank array<tinyint>").cache()
-    sound_frame.count()
+    real_frame, sound_frame = frames(spark, real, real_rows, sounds)
 
     def per_sound(size: int, tmp: str) -> tuple[float, float]:
         """Core-seconds per sound to identify the sounds among ``size`` songs; the index's build seconds."""
