@@ -15,7 +15,6 @@ from flask import (
 
 from webapp import charts, hashtags, similar, songs, watch
 from webapp.db import get_db
-from webapp.errors import AppError
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -67,10 +66,7 @@ def watch_json(token: str):
 @bp.delete("/watch/<token>")
 def delete_watch(token: str):
     """Delete a watch and everything found for it."""
-    from batch.store import watches
-
-    if not watches.delete(get_db(), token):
-        raise AppError(404, watch.NOT_FOUND)
+    watch.delete(get_db(), token)
     return "", 204
 
 

@@ -120,10 +120,7 @@ def watch_page(token: str):
 @bp.post("/watch/<token>/delete")
 def delete_watch(token: str):
     """Delete a watch and everything found for it."""
-    from batch.store import watches
-
-    if not watches.delete(get_db(), token):
-        raise AppError(404, watch.NOT_FOUND)
+    watch.delete(get_db(), token)
     return render_template("watch_deleted.html")
 
 

@@ -115,6 +115,12 @@ def watch(conn, token: str) -> dict:
             "videos_per_week": weekly.videos_per_week(conn, [u["music_id"] for u in uses])}
 
 
+def delete(conn, token: str) -> None:
+    """Delete the watch ``token`` opens, with everything found for it; 404 when there is none."""
+    if not watches.delete(conn, token):
+        raise AppError(404, NOT_FOUND)
+
+
 def as_json(found: dict) -> dict:
     """The watch as the API returns it: no id, dates in ISO 8601."""
     def iso(value):

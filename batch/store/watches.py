@@ -48,9 +48,13 @@ def create(conn, *, file_name: str, genre: str | None, duration: float, peak_t, 
         return cur.fetchone()[0], token
 
 
+def _well_formed(token) -> bool:
+    return isinstance(token, str) and bool(_TOKEN.match(token))
+
+
 def find(conn, token: str) -> dict | None:
     """The watch ``token`` opens, or None (also for a token that is not even well formed)."""
-    if not isinstance(token, str) or not _TOKEN.match(token):
+    if not _well_formed(token):
         return None
     with conn.cursor() as cur:
         cur.execute("""SELECT watch_id, file_name, genre, duration, created_at
@@ -62,7 +66,7 @@ def find(conn, token: str) -> dict | None:
 
 def delete(conn, token: str) -> bool:
     """Delete the watch ``token`` opens, with its uses; whether there was one."""
-    if not isinstance(token, str) or not _TOKEN.match(token):
+    if not _well_formed(token):
         return False
     with conn, conn.cursor() as cur:
         cur.execute("DELETE FROM watches WHERE token_hash = %s", (token_hash(token),))
