@@ -105,7 +105,7 @@ def store(store_url):
     with conn.cursor() as cur:
         cur.execute("TRUNCATE genres, tracks, feature_scaler, track_vectors, tiktok_videos, "
                     "tiktok_sounds, matches, chart_entries, load_runs, sound_vectors, track_fingerprints, "
-                    "sound_fingerprints, hashtag_sounds, hashtag_tracks")
+                    "sound_fingerprints, hashtag_sounds, hashtag_tracks, style_scaler, style_sample")
     conn.commit()
     yield conn
     conn.close()

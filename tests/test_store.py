@@ -35,8 +35,10 @@ def count(conn, sql, *args):
     return value
 
 
-def featurize_output(folder: Path, n_per_genre=12, seed=0, duplicate_track=False) -> tuple:
-    """Write what batch.jobs.featurize writes: vectors partitioned by genre, and tracks."""
+def featurize_output(folder: Path, n_per_genre=12, seed=0, duplicate_track=False, style=False) -> tuple:
+    """Write what batch.jobs.featurize writes: vectors partitioned by genre, and tracks;
+    with ``style``, each genre's songs also get a style embedding near the genre's own, a
+    tempo of 60 + 10 g + i and the key of tonic ``i % 12``, minor for odd ``i``."""
     rng = np.random.default_rng(seed)
     ids, features, genres = [], [], []
     for g, genre in enumerate(GENRES):
@@ -46,9 +48,16 @@ def featurize_output(folder: Path, n_per_genre=12, seed=0, duplicate_track=False
         tids = 1000 * (g + 1) + np.arange(n_per_genre)
         part = folder / "vectors" / f"genre_top={genre}"
         part.mkdir(parents=True)
-        pq.write_table(pa.table({"track_id": tids, "vector": list(x),
-                                 "source_path": [f"/audio/{t:06d}.mp3" for t in tids]}),
-                       part / "part-0.parquet")
+        columns = {"track_id": tids, "vector": list(x),
+                   "source_path": [f"/audio/{t:06d}.mp3" for t in tids]}
+        if style:
+            axis = rng.normal(size=200)
+            columns.update(style=list((axis + 0.3 * rng.normal(size=(n_per_genre, 200))).astype(np.float32)),
+                           bpm=[60.0 + 10 * g + i for i in range(n_per_genre)],
+                           key_tonic=pa.array([i % 12 for i in range(n_per_genre)], pa.int8()),
+                           key_mode=["minor" if i % 2 else "major" for i in range(n_per_genre)],
+                           key_confidence=[0.8] * n_per_genre)
+        pq.write_table(pa.table(columns), part / "part-0.parquet")
         ids += list(tids)
         features.append(x)
         genres += [genre] * n_per_genre
@@ -106,6 +115,7 @@ RELEASED = {
     "011_similarity_reference.sql": "ba33d7bd68b59971",
     "012_watches.sql": "b51249bf6488a609",
     "013_watch_requests.sql": "2b01f70c4fca47cf",
+    "014_style.sql": "ec91248daa73dace",
 }
 """The start of each released migration's SHA-256. A store that applied a file refuses to
 migrate once the file changes (:func:`batch.store.db.migrate`), so a released file never
@@ -158,7 +168,7 @@ def test_genres_and_partitions_exist(store):
     assert count(store, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'tiktok_videos'::regclass") == 28
     hnsw = count(store, """SELECT count(*) FROM pg_indexes
                            WHERE tablename LIKE 'track_vectors_%%' AND indexdef LIKE '%%hnsw%%'""")
-    assert hnsw == 17
+    assert hnsw == 2 * 17  # the 245 numbers' and the style embedding's, per partition
 
 
 # --- the catalogue load ----------------------------------------------------------------------
@@ -170,7 +180,8 @@ def test_catalogue_load_then_query_returns_what_was_loaded(store, tmp_path):
     assert result.rows == {"genres": 163, "tracks": len(ids), "feature_scaler": 245,
                            "track_vectors": len(ids), "track_fingerprints": 0,  # no peaks in this output
                            "sound_vectors": 0,  # re-embedded with the new scaler: none loaded yet
-                           "similarity_reference": 4}  # one row per feature group (batch.core.likeness)
+                           "similarity_reference": 4,  # one row per feature group (batch.core.likeness)
+                           "style_scaler": 0, "style_sample": 0}  # an output from before the style model
     assert count(store, "SELECT count(*) FROM genres WHERE is_top_level") == 16
     with store.cursor() as cur:
         cur.execute("SELECT title, artist, album, genre_top, genres_all, audio_path FROM tracks "

@@ -15,6 +15,7 @@ from markupsafe import escape
 
 from batch.core.features import vectorize
 from batch.core.fingerprint import analyse
+from batch.core.style import describe
 from batch.core.metadata import FMA_GENRES, read_genres, read_tracks
 from batch.demo.corpus import write_corpus
 from batch.store import db, search
@@ -36,11 +37,15 @@ def write_catalogue(root: Path, n_tracks: int = 24) -> list[dict]:
         path = row["path"]
         part = root / "out" / "vectors" / f"genre_top={row['genre_top']}"
         part.mkdir(parents=True, exist_ok=True)
-        vector, peaks, _ = analyse(str(path))
+        vector, peaks, clip = analyse(str(path))
         peaks = peaks.reference()
+        found = describe(clip.y, clip.sr, vector)
         pq.write_table(pa.table({"track_id": [row["track_id"]], "vector": [vector],
                                  "peak_t": pa.array([peaks.t], pa.list_(pa.int16())),
                                  "peak_f": pa.array([peaks.lf], pa.list_(pa.float32())),
+                                 "style": [found.embedding], "bpm": [found.bpm],
+                                 "key_tonic": pa.array([found.tonic], pa.int8()), "key_mode": [found.mode],
+                                 "key_confidence": [found.key_confidence],
                                  "source_path": [str(path)]}), part / f"{row['track_id']}.parquet")
     (root / "out" / "tracks").mkdir()
     tracks.to_parquet(root / "out" / "tracks" / "part-0.parquet", index=False)
@@ -93,7 +98,8 @@ def upload(client, path_or_bytes, name="song.mp3", url="/api/search", **form):
 def test_home_page_offers_all_16_genres(client):
     page = client.get("/").get_data(as_text=True)
     assert "Upload a song" in page and 'id="progress"' in page
-    assert page.count("<option") == 17 and ">All genres<" in page and ">Old-Time / Historic<" in page
+    genre_select = page[page.index('<select id="genre"'):page.index("</select>")]
+    assert genre_select.count("<option") == 17 and ">All genres<" in page and ">Old-Time / Historic<" in page
 
 
 def test_results_page_shows_the_query_songs_charts_and_covers(client, catalogue):
@@ -134,7 +140,8 @@ def test_search_equals_brute_force_search(client, catalogue, store_url):
     conn = db.connect(store_url)
     for song in catalogue[:3]:
         for genre in ("", song["genre_top"]):
-            got = [r["track_id"] for r in upload(client, song["path"], genre=genre, k="8").get_json()["results"]]
+            got = [r["track_id"] for r in upload(client, song["path"], genre=genre, k="8",
+                                                 view="numbers").get_json()["results"]]
             exact = search.exact_search(conn, vectorize(song["path"]), genre=genre or None, k=8)
             assert got == [h.track_id for h in exact]
     conn.close()
@@ -310,3 +317,80 @@ def test_errors_quote_only_a_prefix_of_what_was_sent(client, catalogue):
     assert response.status_code == 400
     message = response.get_json()["error"]
     assert "'" + "y" * 40 + "'… (5,000 characters)" in message and "y" * 41 not in message
+
+
+# --- the style view, tempo and key (issue 26) -------------------------------------------------
+
+
+def test_default_view_is_the_style_model_and_the_numbers_view_can_be_asked_for(client, catalogue, store_url):
+    song = catalogue[2]
+    body = upload(client, song["path"], k="6").get_json()
+    assert body["query"]["view"] == "style" and body["results"][0]["view"] == "fingerprint"
+    assert {r["view"] for r in body["results"][1:]} == {"style"}
+    assert body["results"][0]["track_id"] == song["track_id"] and body["results"][0]["same_recording"]
+    assert 30 <= body["query"]["bpm"] <= 300 and body["query"]["key"].split()[1] in ("major", "minor")
+    conn = db.connect(store_url)
+    scaler = search.load_style_scaler(conn)
+    vector, _, clip = analyse(str(song["path"]))
+    exact = search.style_search(conn, describe(clip.y, clip.sr, vector).embedding, scaler, k=6, exact=True)
+    conn.close()
+    assert [r["track_id"] for r in body["results"]] == [h.track_id for h in exact]
+    numbers = upload(client, song["path"], k="6", view="numbers").get_json()
+    assert {r["view"] for r in numbers["results"][1:]} == {"numbers"}
+    card = body["results"][1]
+    assert card["bpm"] is not None and card["key"] and 0 <= card["key_confidence"] <= 1
+
+
+def test_a_tempo_filter_counts_half_and_double_tempo(client, catalogue, store_url):
+    conn = db.connect(store_url)
+    with conn.cursor() as cur:
+        cur.execute("SELECT track_id, bpm FROM track_vectors")
+        bpm = dict(cur.fetchall())
+    conn.close()
+    target = catalogue[5]
+    low, high = bpm[target["track_id"]] * 2 - 1, bpm[target["track_id"]] * 2 + 1  # double its tempo
+    body = upload(client, catalogue[0]["path"], k="10", bpm_min=str(low), bpm_max=str(high)).get_json()
+    found = [r for r in body["results"] if not r["same_recording"]]
+    assert target["track_id"] in [r["track_id"] for r in found]
+    assert all(any(low <= r["bpm"] * f <= high + 0.1 for f in (0.5, 1, 2)) for r in found)
+    assert "half or double" in body["query"]["filters"]["described"]
+
+
+def test_a_filter_nothing_meets_is_a_notice_with_the_nearest_tempo(client, catalogue):
+    song = catalogue[1]
+    body = upload(client, song["path"], genre=song["genre_top"], bpm_min="299", bpm_max="300").get_json()
+    assert [r for r in body["results"] if not r["same_recording"]] == []
+    assert body["filter_notice"].startswith(f"299–300 BPM (half or double tempo counts too) in {song['genre_top']}: none found.")
+    assert "The nearest tempo in" in body["filter_notice"]
+    page = upload(client, song["path"], url="/search", genre=song["genre_top"], bpm_min="299",
+                  bpm_max="300")
+    assert page.status_code == 200 and 'id="filter-notice"' in page.get_data(as_text=True)
+
+
+def test_key_filters_keep_the_same_or_the_relative_key(client, catalogue):
+    from batch.core.tempo_key import PITCHES, key_name, relative
+
+    body = upload(client, catalogue[3]["path"], k="20", key="relative").get_json()
+    tonic, mode = body["query"]["key"].split()
+    allowed = {body["query"]["key"], key_name(*relative(PITCHES.index(tonic), mode))}
+    assert {r["key"] for r in body["results"] if not r["same_recording"]} <= allowed
+    same = upload(client, catalogue[3]["path"], k="20", key="same").get_json()
+    assert {r["key"] for r in same["results"] if not r["same_recording"]} <= {body["query"]["key"]}
+
+
+@pytest.mark.parametrize("form,named", [({"view": "vibes"}, "view"), ({"bpm_min": "fast", "bpm_max": "200"}, "bpm_min"),
+                                        ({"bpm_min": "100"}, "bpm_max"), ({"bpm_min": "10", "bpm_max": "20"}, "bpm_min"),
+                                        ({"bpm_min": "130", "bpm_max": "120"}, "bpm_min"), ({"key": "C"}, "key"),
+                                        ({"bpm_min": "100", "bpm_max": "nan"}, "bpm_max")])
+def test_search_parameters_out_of_range_get_a_400_that_names_them(client, catalogue, form, named):
+    response = upload(client, catalogue[0]["path"], **form)
+    assert response.status_code == 400 and named in response.get_json()["error"]
+
+
+def test_song_pages_show_tempo_and_key(client, catalogue):
+    song = catalogue[0]
+    data = client.get(f"/api/tracks/{song['track_id']}").get_json()
+    assert data["bpm"] > 0 and data["key"]
+    assert {r["view"] for r in data["more_like_this"]} == {"style"}
+    page = client.get(f"/tracks/{song['track_id']}").get_data(as_text=True)
+    assert f"{data['bpm']:.0f} BPM" in page and data["key"] in page

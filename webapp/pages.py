@@ -20,6 +20,7 @@ from text_pipeline.jobs.charts import to_csv
 from webapp import charts, hashtags, similar, songs, watch, weekly
 from webapp.db import get_db
 from webapp.errors import AppError
+from webapp.options import resolve_options, unmet
 
 bp = Blueprint("pages", __name__)
 
@@ -34,14 +35,19 @@ def index():
 def search():
     """Vectorise the upload and show the most similar catalogue songs."""
     conn = get_db()
-    genre = similar.resolve_genre(conn, request.form.get("genre"))
+    options = resolve_options(conn, request.form)
+    genre = options.genre
     query = similar.read_upload(request.files.get("file"))
     per = current_app.config["VIDEOS_PER_SONG"]
     same = similar.same_recording(conn, query)
     results = similar.similar_songs(conn, query.features, genre=genre, k=current_app.config["RESULTS"],
-                                    videos_per_song=per, same=same)
+                                    videos_per_song=per, same=same, style=query.style.embedding,
+                                    view=options.view, filters=options.filters(query.style))
     containing = similar.sounds_containing(conn, query, same, videos_per_sound=per)
     return render_template("results.html", query=query, genre=genre, results=results,
+                           options=options, filters=options.describe(query.style),
+                           notice=None if any(not r["same_recording"] for r in results)
+                           else unmet(conn, options, query.style),
                            hashtags=similar.hashtag_summary(results), groups=list(GROUPS),
                            popularity=similar.popularity(conn, query), containing=containing,
                            strip=similar.listening_strip(query, containing),

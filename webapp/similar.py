@@ -15,6 +15,8 @@ from flask import current_app
 from batch.core.audio import AudioError, is_silent, loudness_dbfs
 from batch.core.fingerprint import Peaks, analyse
 from batch.core.likeness import GROUPS, compare
+from batch.core.style import Style, describe
+from batch.core.tempo_key import key_name
 from batch.store import search
 from batch.store.embedding import embed, vector_literal
 from text_pipeline.core.engagement import ENGAGEMENT
@@ -32,6 +34,11 @@ class Query:
     peaks: Peaks
     heard: float = 0.0  # seconds listened to, from the start (batch.core.audio.LISTEN_SECONDS at most)
     note: str | None = None  # why listening stopped before the end of the file
+    style: Style | None = None  # the learned embedding, tempo and key of the window
+
+    @property
+    def key(self) -> str | None:
+        return None if self.style is None else key_name(self.style.tonic, self.style.mode)
 
 
 def genres(conn) -> list[dict]:
@@ -93,7 +100,11 @@ def read_upload(upload) -> Query:
         heard = "digital silence" if level == float("-inf") else f"a level of {level:.0f} dB below full scale"
         raise AppError(422, f"we heard no music in {name}: the part we listened to is silent or nearly "
                             f"({heard}). Upload a recording with music in it")
-    return Query(name, clip.duration, (clip.start, clip.end), vector, peaks, clip.heard, clip.note)
+    try:
+        style = describe(clip.y, clip.sr, vector)
+    except AudioError as e:
+        raise AppError(422, f"cannot use {name}: {e}") from None
+    return Query(name, clip.duration, (clip.start, clip.end), vector, peaks, clip.heard, clip.note, style)
 
 
 def same_recording(conn, query: Query) -> dict | None:
@@ -114,19 +125,27 @@ def same_recording(conn, query: Query) -> dict | None:
 
 
 def similar_songs(conn, features: np.ndarray, *, genre: str | None, k: int, videos_per_song: int,
-                  same: dict | None = None, exclude: int | None = None) -> list[dict]:
-    """The ``k`` catalogue songs most similar to raw ``features``, each with its TikTok uses and
-    how alike it is per feature group (percentiles among catalogue pairs, :mod:`batch.core.likeness`).
+                  same: dict | None = None, exclude: int | None = None, style: np.ndarray | None = None,
+                  view: str = "style", filters: search.Filters = search.Filters()) -> list[dict]:
+    """The ``k`` catalogue songs most similar to raw ``features`` (and raw ``style``), each with
+    its TikTok uses and how alike it is per feature group (percentiles among catalogue pairs,
+    :mod:`batch.core.likeness`), and which view found it.
 
-    When the upload is a recording of a catalogue song (``same``), that song comes first,
-    marked ``same_recording``, whatever its genre. ``exclude`` leaves one song out (a song
-    page's own).
+    ``view`` 'style' ranks by the learned embedding with mutual proximity when the catalogue
+    and the query have one, else by the 245 numbers. When the upload is a recording of a
+    catalogue song (``same``), that song comes first, marked ``same_recording``, whatever
+    its genre and the filters. ``exclude`` leaves one song out (a song page's own).
     """
     try:
         scaler = search.load_scaler(conn)
     except LookupError as e:
         raise AppError(503, f"{e}") from None
-    hits = search.search(conn, features, genre=genre, k=k + (exclude is not None), scaler=scaler)
+    styles = search.load_style_scaler(conn) if view == "style" and style is not None else None
+    n = k + (exclude is not None)
+    if styles is not None:
+        hits = search.style_search(conn, style, styles, genre=genre, k=n, filters=filters)
+    else:
+        hits = search.search(conn, features, genre=genre, k=n, scaler=scaler, filters=filters)
     hits = [h for h in hits if h.track_id != exclude][:k]
     if same is not None:
         with conn.cursor() as cur:
@@ -135,11 +154,12 @@ def similar_songs(conn, features: np.ndarray, *, genre: str | None, k: int, vide
                         (vector_literal(embed(features, *scaler)[0]), same["track_id"]))
             row = cur.fetchone()
         if row is not None:
-            hits = [search.Hit(same["track_id"], row[0], float(row[1]))] + [
+            hits = [search.Hit(same["track_id"], row[0], float(row[1]), "fingerprint")] + [
                 h for h in hits if h.track_id != same["track_id"]][: k - 1]
     ids = [h.track_id for h in hits]
     with conn.cursor() as cur:
-        cur.execute("""SELECT t.track_id, t.title, t.artist, t.audio_path, v.features
+        cur.execute("""SELECT t.track_id, t.title, t.artist, t.audio_path, v.features,
+                              v.bpm, v.key_tonic, v.key_mode, v.key_confidence
                        FROM tracks t JOIN track_vectors v USING (track_id)
                        WHERE t.track_id = ANY(%s)""", (ids,))
         info = {row[0]: row[1:] for row in cur.fetchall()}
@@ -148,18 +168,26 @@ def similar_songs(conn, features: np.ndarray, *, genre: str | None, k: int, vide
     q = embed(features, *scaler)[0]
     results = []
     for hit in hits:
-        title, artist, audio_path, stored = info.get(hit.track_id, (None, None, None, None))
+        title, artist, audio_path, stored, bpm, tonic, mode, confidence = info.get(hit.track_id, (None,) * 8)
         alike = (compare(q, embed(np.asarray(stored, np.float32), *scaler)[0], references) if stored
                  else {"groups": dict.fromkeys(GROUPS), "summary": None})
         results.append({
             "track_id": hit.track_id, "title": title, "artist": artist,
-            "genre": hit.genre_top or None, "score": round(hit.similarity, 4),
+            "genre": hit.genre_top or None, "score": round(hit.similarity, 4), "view": hit.view,
+            **tempo_and_key(bpm, tonic, mode, confidence),
             "has_audio": reachable(audio_path),
             **alike,
             "tiktok": uses.get(hit.track_id, []),
             "same_recording": same is not None and hit.track_id == same["track_id"],
         })
     return results
+
+
+def tempo_and_key(bpm, tonic, mode, confidence) -> dict:
+    """A song's stored tempo and key as the page and the API show them (None when unknown)."""
+    return {"bpm": None if bpm is None else round(float(bpm), 1),
+            "key": None if tonic is None else key_name(tonic, mode),
+            "key_confidence": None if confidence is None else round(float(confidence), 2)}
 
 
 def sounds_containing(conn, query: Query, same: dict | None, *, videos_per_sound: int,

@@ -8,7 +8,7 @@ import numpy as np
 
 from webapp import strip, weekly
 from webapp.errors import AppError
-from webapp.similar import reachable, similar_songs, tiktok_uses
+from webapp.similar import reachable, similar_songs, tempo_and_key, tiktok_uses
 
 HOW = {
     "title": "found by its title",
@@ -28,7 +28,8 @@ def song(conn, track_id: int, *, videos: int = 50, more: int = 6, videos_per_son
     """
     with conn.cursor() as cur:
         cur.execute("""SELECT t.track_id, t.title, t.artist, t.album, t.genre_top, t.listens, t.duration,
-                              t.audio_path, v.features
+                              t.audio_path, v.features, v.style, v.bpm, v.key_tonic, v.key_mode,
+                              v.key_confidence
                        FROM tracks t LEFT JOIN track_vectors v USING (track_id)
                        WHERE t.track_id = %s""", (track_id,))
         row = cur.fetchone()
@@ -57,10 +58,11 @@ def song(conn, track_id: int, *, videos: int = 50, more: int = 6, videos_per_son
     track["where_tiktok_listens"] = strip.where(uses, length)
     track["sound_ids"] = [s["music_id"] for s in track["sounds"]]  # every sound that carries the song
     track["videos_per_week"] = weekly.videos_per_week(conn, track["sound_ids"])
-    features = track.pop("features")
+    features, style = track.pop("features"), track.pop("style")
+    track.update(tempo_and_key(*(track.pop(c) for c in ("bpm", "key_tonic", "key_mode", "key_confidence"))))
     track["has_audio"] = reachable(track.pop("audio_path"))
     track["videos"] = tiktok_uses(conn, [track_id], videos).get(track_id, [])
     track["more_like_this"] = [] if features is None else similar_songs(
         conn, np.asarray(features, np.float32), genre=None, k=more, videos_per_song=videos_per_song,
-        exclude=track_id)
+        exclude=track_id, style=None if style is None else np.asarray(style, np.float32))
     return track

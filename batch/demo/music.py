@@ -46,12 +46,15 @@ STYLES = {
 }
 
 
-def synthesize(style: Style, rng: np.random.Generator, seconds: float = SECONDS) -> np.ndarray:
-    """``seconds`` of stereo float32 audio in ``style``."""
+def synthesize(style: Style, rng: np.random.Generator, seconds: float = SECONDS, *,
+               bpm: float | None = None, root: int | None = None) -> np.ndarray:
+    """``seconds`` of stereo float32 audio in ``style``; ``bpm`` and ``root`` (the MIDI note
+    of the key) set what is otherwise drawn, for tests that need a known answer."""
     n = int(seconds * SR)
-    bpm = rng.uniform(*style.bpm)
-    beat = 60.0 / bpm
-    root = 40 + int(rng.integers(0, 12))  # MIDI note of the key
+    drawn = rng.uniform(*style.bpm)
+    beat = 60.0 / (drawn if bpm is None else bpm)
+    drawn_root = 40 + int(rng.integers(0, 12))
+    root = drawn_root if root is None else root
     scale = np.array([0, 2, 3, 5, 7, 8, 10] if style.minor else [0, 2, 4, 5, 7, 9, 11])
     mix = np.zeros(n)
 

@@ -1,8 +1,8 @@
 """Turn a folder or S3 prefix of FMA audio into 245-number vectors, with Spark.
 
 Files are listed on the driver; decoding and feature extraction run on the executors,
-in Arrow batches (``mapInPandas``), through the same :func:`batch.core.features.vectorize`
-the web app uses. A rerun skips files whose size and modification time (or ETag) are
+in Arrow batches (``mapInPandas``), through the same :func:`batch.core.fingerprint.analyse`
+and :func:`batch.core.style.describe` the web app uses. A rerun skips files whose size and modification time (or ETag) are
 unchanged, processes new and changed ones, drops files that disappeared, and swaps
 the new dataset into place, so ``DIR`` always holds one consistent copy.
 
@@ -10,7 +10,9 @@ Outputs, under ``DIR``:
 
 - ``vectors/``: track_id, genre_top, vector (245 float32, the middle 30 s), peak_t and
   peak_f (the reference peaks of the whole recording, up to its first 10 minutes, for audio
-  identification, :mod:`batch.core.fingerprint`), heard (the seconds listened to), source_path,
+  identification, :mod:`batch.core.fingerprint`), heard (the seconds listened to), style (the
+  200-number learned embedding of the same 30 s, :mod:`batch.core.style`), bpm, key_tonic (0-11
+  from C), key_mode and key_confidence (:mod:`batch.core.tempo_key`), source_path,
   source_size, source_version, computed_at; parquet partitioned by ``genre_top``.
 - ``errors/``: one row per file that could not be used: source_path, track_id, reason.
 - ``tracks/``: the metadata, one row per track, when ``--tracks`` is given.
@@ -36,8 +38,8 @@ from batch.spark.session import add_cluster_options
 from batch.spark.sources import AudioFile, list_audio
 
 VECTOR_COLUMNS = (
-    "track_id", "genre_top", "vector", "peak_t", "peak_f", "heard", "source_path", "source_size",
-    "source_version", "computed_at",
+    "track_id", "genre_top", "vector", "peak_t", "peak_f", "heard", "style", "bpm", "key_tonic",
+    "key_mode", "key_confidence", "source_path", "source_size", "source_version", "computed_at",
 )
 ERROR_COLUMNS = ("source_path", "track_id", "reason", "source_size", "source_version")
 ERROR_DTYPES = {"source_path": "object", "track_id": "Int64", "reason": "object",
@@ -45,7 +47,8 @@ ERROR_DTYPES = {"source_path": "object", "track_id": "Int64", "reason": "object"
 KEY = ["source_path", "source_size", "source_version"]
 VECTOR_DDL = (
     "track_id long, genre_top string, vector array<float>, peak_t array<smallint>, "
-    "peak_f array<float>, heard double, source_path string, "
+    "peak_f array<float>, heard double, style array<float>, bpm double, key_tonic tinyint, "
+    "key_mode string, key_confidence double, source_path string, "
     "source_size long, source_version string, computed_at timestamp"
 )
 
@@ -124,7 +127,8 @@ def run(src: str, out: str | Path, *, tracks: str | None = None, genres: str | N
     if len(todo):
         log(f"[featurize] decoding and featurizing {len(todo)} files on {spark.sparkContext.master}")
         result = analyse_files(spark, todo, "source_path string, track_id long, source_size long, "
-                               "source_version string", endpoint_url=endpoint_url, reference=True).cache()
+                               "source_version string", endpoint_url=endpoint_url, reference=True,
+                               style=True).cache()
         with progress(spark, "[featurize] featurizing", log, units=("files", len(todo))):
             failed = result.filter("error IS NOT NULL").select(
                 "source_path", "track_id", result["error"].alias("reason"), "source_size",
@@ -198,9 +202,9 @@ def _write_vectors(spark, out, staging, kept, new_vectors, genre_of):
 def _read_previous(out: Path) -> pd.DataFrame:
     columns = ["source_path", "source_size", "source_version", "track_id", "genre_top"]
     vectors = out / "vectors"
-    if not vectors.exists() or "heard" not in read_vectors(out, ["track_id"], schema_only=True):
-        # Nothing yet, or written before songs were heard whole (only their middle 30 s, or no
-        # peaks at all): every song is featurized again, once.
+    if not vectors.exists() or "style" not in read_vectors(out, ["track_id"], schema_only=True):
+        # Nothing yet, or written before the style model (or before songs were heard whole):
+        # every song is featurized again, once.
         return pd.DataFrame(columns=columns).astype({"source_size": "int64", "track_id": "int64"})
     return read_vectors(out, columns).to_pandas()
 

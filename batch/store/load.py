@@ -32,6 +32,7 @@ from batch.core.metadata import FMA_GENRES, read_genres
 from batch.spark.outputs import read_vectors
 from batch.store import db
 from batch.store.embedding import embed, scaler_of
+from batch.store.styles import STYLE_COLUMNS, style_tables
 from batch.store.swap import LoadError, LoadResult, show_phases, swap_in  # noqa: F401 (LoadError: the loads' error)
 from batch.store.tables import AUDIO_MATCH_COLUMNS, CHART_COLUMNS, MATCH_COLUMNS, VIDEO_COLUMNS
 from text_pipeline.core.engagement import ENGAGEMENT
@@ -63,8 +64,8 @@ HASHTAG_TRACKS = """
 TIKTOK_SHAPE = "2"
 """Bumped when the TikTok load derives new tables (2: hashtag totals), so the next
 ``batch.jobs.reprocess`` loads the TikTok data again even though its files did not change."""
-CATALOGUE_SHAPE = "2"
-"""The same for the catalogue load (2: similarity_reference)."""
+CATALOGUE_SHAPE = "3"
+"""The same for the catalogue load (2: similarity_reference; 3: style, tempo and key)."""
 
 
 # --- catalogue -------------------------------------------------------------------------------
@@ -78,7 +79,8 @@ def load_catalogue(conn, out: str | Path, *, genres_csv: str | Path = FMA_GENRES
     genres = read_genres(genres_csv)
     columns = read_vectors(out, schema_only=True)
     vectors = read_vectors(out, ["track_id", "genre_top", "vector", "source_path",
-                                 *(["peak_t", "peak_f"] if "peak_t" in columns else [])])
+                                 *(["peak_t", "peak_f"] if "peak_t" in columns else []),
+                                 *(STYLE_COLUMNS if "style" in columns else [])])
     tracks = _read_tracks(out, vectors)
 
     features = np.stack(vectors.column("vector").to_numpy(zero_copy_only=False)).astype(np.float32)
@@ -89,6 +91,7 @@ def load_catalogue(conn, out: str | Path, *, genres_csv: str | Path = FMA_GENRES
     top_level = set(genres.loc[genres["is_top_level"], "title"])
     known = pc.fill_null(pc.is_in(vectors.column("genre_top"), pa.array(sorted(top_level))), False)
     genre_key = pc.if_else(known, vectors.column("genre_top"), NO_GENRE)
+    style_columns, style_rows = style_tables(vectors, _pg_array)
 
     tables = {
         "genres": pa.table({
@@ -105,7 +108,9 @@ def load_catalogue(conn, out: str | Path, *, genres_csv: str | Path = FMA_GENRES
         "track_vectors": pa.table({
             "genre_top": genre_key, "track_id": vectors.column("track_id"),
             "features": _pg_array(features, "{}"), "embedding": _pg_array(embedding, "[]"),
+            **style_columns,
         }),
+        **style_rows,
         "track_fingerprints": fingerprint_rows(
             vectors.column("track_id").to_pylist(),
             *([vectors.column(c).to_pylist() for c in ("peak_t", "peak_f")] if "peak_t" in columns

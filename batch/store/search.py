@@ -21,11 +21,46 @@ EF_SEARCH = 100
 """HNSW candidate list size per index scan: recall@10 >= 0.98 (tests/benchmarks/bench_search.py)."""
 
 
+VIEWS = ("style", "numbers")
+"""What a search ranks by: the learned style embedding re-ranked by mutual proximity (the
+default, :mod:`batch.core.hubs`), or the 245 numbers by cosine."""
+
+
 @dataclass(frozen=True)
 class Hit:
     track_id: int
     genre_top: str
-    similarity: float  # cosine similarity of the search vectors, in [-1, 1]
+    similarity: float  # cosine similarity of the view's search vectors, in [-1, 1]
+    view: str = "numbers"  # which view found it (VIEWS)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Optional conditions on the songs a search returns."""
+
+    bpm: tuple[float, float] | None = None  # a tempo range; half and double tempo match too
+    key: tuple[int, str] | None = None  # (tonic 0-11, 'major' or 'minor')
+    relative: bool = False  # with ``key``: its relative key matches too
+
+    def __bool__(self) -> bool:
+        return self.bpm is not None or self.key is not None
+
+    def where(self) -> tuple[str, dict]:
+        """SQL conditions on ``track_vectors`` and their parameters."""
+        from batch.core.tempo_key import relative
+
+        sql, params = [], {}
+        if self.bpm is not None:
+            sql.append("(bpm BETWEEN %(lo)s AND %(hi)s OR bpm * 2 BETWEEN %(lo)s AND %(hi)s "
+                       "OR bpm / 2 BETWEEN %(lo)s AND %(hi)s)")
+            params.update(lo=self.bpm[0], hi=self.bpm[1])
+        if self.key is not None:
+            keys = [self.key] + ([relative(*self.key)] if self.relative else [])
+            sql.append("(" + " OR ".join(f"(key_tonic = %(t{i})s AND key_mode = %(m{i})s)"
+                                         for i in range(len(keys))) + ")")
+            for i, (tonic, mode) in enumerate(keys):
+                params.update({f"t{i}": tonic, f"m{i}": mode})
+        return " AND ".join(sql), params
 
 
 def load_scaler(conn) -> tuple[np.ndarray, np.ndarray]:
@@ -48,36 +83,89 @@ def similarity_reference(conn) -> dict[str, list[float]]:
 
 
 def search(conn, features: np.ndarray, *, genre: str | None = None, k: int = 10,
-           scaler: tuple[np.ndarray, np.ndarray] | None = None) -> list[Hit]:
-    """The ``k`` catalogue songs most similar to raw ``features``, within ``genre`` if given."""
-    return _query(conn, features, genre, k, scaler, exact=False)
+           scaler: tuple[np.ndarray, np.ndarray] | None = None, filters: Filters = Filters()) -> list[Hit]:
+    """The ``k`` catalogue songs most similar to raw ``features`` by the 245 numbers,
+    within ``genre`` if given, that meet ``filters``."""
+    mean, std = scaler if scaler is not None else load_scaler(conn)
+    return _query(conn, "embedding", embed(np.asarray(features), mean, std)[0], genre, k, filters, exact=False)
 
 
 def exact_search(conn, features: np.ndarray, *, genre: str | None = None, k: int = 10,
-                 scaler: tuple[np.ndarray, np.ndarray] | None = None) -> list[Hit]:
+                 scaler: tuple[np.ndarray, np.ndarray] | None = None, filters: Filters = Filters()) -> list[Hit]:
     """:func:`search` by brute force over every vector, ignoring the indexes."""
-    return _query(conn, features, genre, k, scaler, exact=True)
-
-
-def _query(conn, features, genre, k, scaler, *, exact: bool) -> list[Hit]:
     mean, std = scaler if scaler is not None else load_scaler(conn)
-    literal = vector_literal(embed(np.asarray(features), mean, std)[0])
-    where = "WHERE genre_top = %(genre)s" if genre is not None else ""
+    return _query(conn, "embedding", embed(np.asarray(features), mean, std)[0], genre, k, filters, exact=True)
+
+
+@dataclass(frozen=True)
+class StyleScaler:
+    """The catalogue's style scaler and the sample that mutual proximity measures against."""
+
+    mean: np.ndarray
+    std: np.ndarray
+    sample: np.ndarray  # (n, 200) unit rows
+
+    def unit(self, style: np.ndarray) -> np.ndarray:
+        return embed(np.asarray(style), self.mean, self.std)[0]
+
+
+def load_style_scaler(conn) -> StyleScaler | None:
+    """The catalogue's :class:`StyleScaler`; None for a catalogue without style (sql/014)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT mean, std FROM style_scaler ORDER BY dim")
+        rows = cur.fetchall()
+        cur.execute("SELECT style_embedding::real[] FROM style_sample ORDER BY track_id")
+        sample = [r[0] for r in cur.fetchall()]
+    if not rows or not sample:
+        return None
+    scaler = np.asarray(rows, np.float64)
+    return StyleScaler(scaler[:, 0], scaler[:, 1], np.asarray(sample, np.float32))
+
+
+def style_search(conn, style: np.ndarray, scaler: StyleScaler, *, genre: str | None = None, k: int = 10,
+                 filters: Filters = Filters(), exact: bool = False) -> list[Hit]:
+    """The ``k`` catalogue songs nearest a raw style embedding, by mutual proximity.
+
+    The index gives the :data:`batch.core.hubs.CANDIDATES` nearest by cosine (meeting
+    ``filters``, within ``genre``), and mutual proximity re-ranks them, so hubs fall back."""
+    from batch.core import hubs
+
+    q = scaler.unit(style)
+    found = _query(conn, "style_embedding", q, genre, max(k, hubs.CANDIDATES), filters, exact=exact,
+                   extra=", style_mu, style_sd")
+    if not found:
+        return []
+    query_stats = hubs.distance_stats(q[None, :], scaler.sample)[0]
+    songs = np.array([(mu, sd) for *_, mu, sd in found], np.float64)
+    proximity = hubs.mutual_proximity(1.0 - np.array([h[2] for h in found]), query_stats, songs)
+    order = sorted(range(len(found)), key=lambda i: (-proximity[i], -found[i][2]))[:k]
+    return [Hit(int(found[i][0]), found[i][1], float(found[i][2]), "style") for i in order]
+
+
+def _query(conn, column: str, q: np.ndarray, genre, k, filters: Filters, *, exact: bool, extra: str = ""):
+    """The ``k`` rows nearest unit vector ``q`` in ``column``: (track_id, genre, similarity, ...)
+    rows for ``extra`` columns, else :class:`Hit` s. A filtered search scans the index
+    iteratively (pgvector's ``hnsw.iterative_scan``) until it has ``k`` rows that qualify."""
+    conditions, params = filters.where()
+    where = [f"{column} IS NOT NULL", *(["genre_top = %(genre)s"] if genre is not None else []),
+             *([conditions] if conditions else [])]
     with conn.cursor() as cur:
         if exact:
             cur.execute("SET LOCAL enable_indexscan = off")
         else:
             cur.execute("SET LOCAL hnsw.ef_search = %s", (max(EF_SEARCH, k),))
+            cur.execute("SET LOCAL hnsw.iterative_scan = %s", ("relaxed_order" if filters else "off",))
         cur.execute(
-            f"""SELECT track_id, genre_top, 1 - (embedding <=> %(q)s::vector) AS similarity
-                FROM track_vectors {where}
-                ORDER BY embedding <=> %(q)s::vector LIMIT %(k)s""",
-            {"q": literal, "genre": genre, "k": k},
+            f"""SELECT track_id, genre_top, 1 - (d)::float8 AS similarity{extra} FROM (
+                    SELECT track_id, genre_top{extra}, {column} <=> %(q)s::vector AS d FROM track_vectors
+                    WHERE {' AND '.join(where)} ORDER BY d LIMIT %(k)s) nearest
+                ORDER BY d""",
+            {"q": vector_literal(q), "genre": genre, "k": k, **params},
         )
         rows = cur.fetchall()
         if exact:
             cur.execute("SET LOCAL enable_indexscan = on")
-    return [Hit(int(t), g, float(s)) for t, g, s in rows]
+    return rows if extra else [Hit(int(t), g, float(s)) for t, g, s in rows]
 
 
 FINGERPRINTS = {"tracks": ("track_fingerprints", "track_id"), "sounds": ("sound_fingerprints", "music_id")}

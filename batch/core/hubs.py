@@ -1,0 +1,82 @@
+"""Rankings without hubs: the views a search can rank by, and mutual proximity.
+
+Views
+-----
+Each song has two unit-length descriptions: the 245 numbers standardised with the
+catalogue's scaler (:func:`batch.store.embedding.embed`) and the learned style embedding
+(:mod:`batch.core.style`). A view is a unit vector whose cosine similarity ranks songs:
+
+- ``numbers``: the 245 numbers alone;
+- ``sound``: both, concatenated with weights ``sqrt(w)`` and ``sqrt(1 - w)``, so its cosine
+  is ``w * cos(numbers) + (1 - w) * cos(style)``, with ``w`` = :data:`NUMBERS_WEIGHT`.
+
+Hubs
+----
+In high dimensions a few songs are near everything ("hubs") and turn up in everyone's
+results, while others are in nobody's. Mutual proximity (Schnitzer et al., 2012) asks
+instead how unusual a distance is for *both* songs: with ``d`` the cosine distance of a
+query ``q`` and a song ``s``, and each one's distances to the catalogue modelled as a
+normal distribution (mean ``mu``, std ``sd``),
+
+    MP(q, s) = P(D_q > d) * P(D_s > d)
+
+A hub is near everyone, so a short distance to a hub is usual for the hub, and its
+proximity falls. The catalogue load stores each song's ``mu`` and ``sd`` over a sample
+of :data:`SAMPLE` songs (:func:`distance_stats`); a search computes the query's against
+the same sample and re-ranks the index's nearest :data:`CANDIDATES` by MP.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+NUMBERS_WEIGHT = 0.3
+"""The 245 numbers' share of the ``sound`` view (``tests/benchmarks/bench_style.py``)."""
+SAMPLE = 512
+"""Songs a distance distribution is measured against."""
+CANDIDATES = 100
+"""Nearest songs by cosine that mutual proximity re-ranks."""
+
+
+def sound_view(numbers: np.ndarray, style: np.ndarray, weight: float = NUMBERS_WEIGHT) -> np.ndarray:
+    """The ``sound`` view of unit rows ``numbers`` (n, 245) and ``style`` (n, 200): unit rows."""
+    numbers, style = np.atleast_2d(numbers), np.atleast_2d(style)
+    return np.hstack([np.sqrt(weight) * numbers, np.sqrt(1 - weight) * style]).astype(np.float32)
+
+
+def sample_rows(n: int, seed: int = 0) -> np.ndarray:
+    """Which of ``n`` songs form the reference sample: :data:`SAMPLE` of them, sorted."""
+    if n <= SAMPLE:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, SAMPLE, replace=False))
+
+
+def distance_stats(vectors: np.ndarray, sample: np.ndarray, *, chunk: int = 4096) -> np.ndarray:
+    """(n, 2) mean and std of each unit row's cosine distances to the unit rows ``sample``."""
+    out = np.empty((len(vectors), 2), np.float64)
+    for lo in range(0, len(vectors), chunk):
+        d = 1.0 - vectors[lo:lo + chunk].astype(np.float64) @ sample.T.astype(np.float64)
+        out[lo:lo + chunk, 0] = d.mean(axis=1)
+        out[lo:lo + chunk, 1] = d.std(axis=1)
+    out[:, 1] = np.maximum(out[:, 1], 1e-6)
+    return out
+
+
+def mutual_proximity(distances: np.ndarray, query: tuple[float, float], songs: np.ndarray) -> np.ndarray:
+    """MP of a query and songs at cosine ``distances``, from the query's (mu, sd) and
+    the songs' (n, 2) :func:`distance_stats`. Higher is more alike; 0 to 1."""
+    from scipy.special import ndtr
+
+    d = np.asarray(distances, np.float64)
+    return ndtr((query[0] - d) / query[1]) * ndtr((songs[:, 0] - d) / songs[:, 1])
+
+
+def hubness(similarity: np.ndarray, k: int = 10) -> tuple[float, float]:
+    """(skewness of the k-occurrence, share of songs in nobody's top ``k``) of a square
+    similarity matrix: how often each song is among the others' ``k`` most similar."""
+    s = np.asarray(similarity, np.float64).copy()
+    np.fill_diagonal(s, -np.inf)
+    top = np.argsort(-s, axis=1)[:, :k]
+    occurrence = np.bincount(top.ravel(), minlength=len(s)).astype(np.float64)
+    centred = occurrence - occurrence.mean()
+    return float((centred ** 3).mean() / (centred ** 2).mean() ** 1.5), float((occurrence == 0).mean())

@@ -1,0 +1,143 @@
+"""Which ranking finds songs that sound alike: a style benchmark from real recordings.
+
+The recordings are the game soundtracks of Debian packages (``apt-get download`` and
+``dpkg -x``, as in ``tests/edits.py``): each package is one soundtrack, the label, with at
+most ``--per-label`` recordings of 45 s or more. Each recording is described as the
+catalogue describes a song: the middle 30 s (:func:`batch.core.audio.load_clip`), the
+245 numbers, the learned style embedding, tempo and key.
+
+For each ranking the script prints, side by side in one run:
+
+- P@5: the share of each recording's 5 nearest others from its own soundtrack;
+- hubness at k = 10: the skewness of the k-occurrence (how often each recording is in
+  the others' top 10) and the share of recordings in nobody's top 10.
+
+The rankings: the 245 numbers (z-scored cosine, today's), the learned embedding, the
+``sound`` view that combines them (:mod:`batch.core.hubs`) at several weights, and each
+of them re-ranked by mutual proximity. ``--models`` adds other converted models
+(``infra/models/convert_musicnn.py``) to compare with the product's.
+
+    .venv/bin/python tests/benchmarks/bench_style.py [--per-label 12] [--models a.onnx b.onnx]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from batch.core import hubs, style  # noqa: E402
+from batch.core.audio import AudioError, load_clip  # noqa: E402
+from batch.core.features import feature_vector  # noqa: E402
+from batch.store.embedding import embed, scaler_of  # noqa: E402
+from tests.edits import game_music  # noqa: E402
+
+SOUNDTRACKS = (
+    "wesnoth-1.16-music", "supertux-data", "freedroidrpg-data", "hedgewars-data",
+    "colobot-common-sounds", "hyperrogue-music", "singularity-music", "marsshooter-data",
+    "drascula-music", "planetblupi-music-ogg", "xmoto-data", "extremetuxracer-data",
+    "frozen-bubble-data", "freedink-data",
+)
+"""Packages whose ogg recordings of 45 s or more are one soundtrack each (at least 3)."""
+
+
+def recordings(dest: Path, per_label: int) -> list[tuple[str, Path]]:
+    """(soundtrack, path) pairs: up to ``per_label`` recordings per package, evenly spread."""
+    found = []
+    for package in SOUNDTRACKS:
+        paths = game_music(dest, (package,))
+        if len(paths) < 3:
+            continue
+        picks = np.linspace(0, len(paths) - 1, min(per_label, len(paths))).round().astype(int)
+        found += [(package, paths[i]) for i in sorted(set(picks))]
+    return found
+
+
+def describe(items, sessions, cache: Path) -> dict[str, np.ndarray]:
+    """Per recording: the 245 numbers, each model's embedding, tempo and key (cached)."""
+    if cache.exists():
+        saved = dict(np.load(cache, allow_pickle=False))
+        if list(saved["paths"]) == [str(p) for _, p in items] and all(f"emb_{m}" in saved for m in sessions):
+            return saved
+    rows = {"paths": [], "labels": [], "vector": [], "bpm": [], "key": []}
+    rows.update({f"emb_{m}": [] for m in sessions})
+    started = time.perf_counter()
+    for i, (label, path) in enumerate(items):
+        try:
+            clip = load_clip(path)
+        except AudioError as e:
+            print(f"  skipped {path.name}: {e}")
+            continue
+        vector = feature_vector(clip)
+        found = style.describe(clip.y, clip.sr, vector)
+        rep = style.log_mel(clip.y, clip.sr)
+        for name, session in sessions.items():
+            rows[f"emb_{name}"].append(style.embedding(rep, session))
+        rows["paths"].append(str(path))
+        rows["labels"].append(label)
+        rows["vector"].append(vector)
+        rows["bpm"].append(found.bpm)
+        rows["key"].append(found.tonic + 12 * (found.mode == "minor"))
+        if (i + 1) % 25 == 0:
+            print(f"  described {i + 1}/{len(items)} in {time.perf_counter() - started:.0f} s", flush=True)
+    saved = {k: np.asarray(v) for k, v in rows.items()}
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, **saved)
+    return saved
+
+
+def scores(similarity: np.ndarray, labels: np.ndarray, k_p: int = 5, k_h: int = 10) -> tuple[float, float, float]:
+    """(P@k_p, k-occurrence skewness at k_h, share in nobody's top k_h) of a similarity matrix."""
+    s = similarity.astype(np.float64).copy()
+    np.fill_diagonal(s, -np.inf)
+    order = np.argsort(-s, axis=1)
+    precision = float((labels[order[:, :k_p]] == labels[:, None]).mean())
+    return (precision, *hubs.hubness(similarity, k_h))
+
+
+def mp_similarity(views: np.ndarray) -> np.ndarray:
+    """Mutual proximity of every pair, as a search computes it against the sample."""
+    sample = views[hubs.sample_rows(len(views))]
+    stats = hubs.distance_stats(views, sample)
+    distances = 1.0 - views.astype(np.float64) @ views.T.astype(np.float64)
+    return np.stack([hubs.mutual_proximity(distances[i], stats[i], stats) for i in range(len(views))])
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--per-label", type=int, default=12)
+    parser.add_argument("--models", nargs="*", default=[], help="other converted models to compare")
+    parser.add_argument("--music", default=str(ROOT / "var" / "style-music"))
+    args = parser.parse_args(argv)
+
+    items = recordings(Path(args.music), args.per_label)
+    sessions = {"product": style._session(), **{Path(m).stem: style.session(m) for m in args.models}}
+    data = describe(items, sessions, Path(args.music) / f"described-{args.per_label}.npz")
+    labels = data["labels"]
+    print(f"{len(labels)} recordings from {len(set(labels))} soundtracks; "
+          f"chance P@5 {np.mean([(labels == x).sum() - 1 for x in labels]) / (len(labels) - 1):.3f}")
+
+    numbers = embed(data["vector"], *scaler_of(data["vector"]))
+    views = {"numbers (245, cosine; today)": numbers}
+    for name in sessions:
+        views[f"learned ({name})"] = data[f"emb_{name}"]
+    for w in (0.2, 0.3, 0.5):
+        views[f"sound (w={w})"] = hubs.sound_view(numbers, data["emb_product"], w)
+    print(f"{'ranking':38} {'P@5':>6} {'skew':>6} {'never':>6}   + mutual proximity: "
+          f"{'P@5':>6} {'skew':>6} {'never':>6}")
+    for name, v in views.items():
+        plain = scores(v @ v.T, labels)
+        mp = scores(mp_similarity(v), labels)
+        print(f"{name:38} {plain[0]:6.3f} {plain[1]:6.2f} {plain[2]:6.1%}   {'':20}"
+              f"{mp[0]:6.3f} {mp[1]:6.2f} {mp[2]:6.1%}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
