@@ -15,8 +15,8 @@ from markupsafe import escape
 
 from batch.core.features import vectorize
 from batch.core.fingerprint import analyse
-from batch.core.style import describe
 from batch.core.metadata import FMA_GENRES, read_genres, read_tracks
+from batch.core.style import describe
 from batch.demo.corpus import write_corpus
 from batch.store import db, search
 from batch.store.load import load_catalogue, load_tiktok

@@ -146,10 +146,22 @@ def openapi():
                         "genre": {"type": "string", "description": "a top-level genre's title or id; empty: all"},
                         "k": {"type": "integer", "minimum": 1,
                               "maximum": current_app.config["MAX_RESULTS"], "default": current_app.config["RESULTS"]},
+                        "view": {"type": "string", "enum": ["style", "numbers"], "default": "style",
+                                 "description": "rank by the learned style model re-ranked by mutual proximity "
+                                                "(style), or by the 245 audio numbers' cosine (numbers)"},
+                        "bpm_min": {"type": "number", "minimum": 30, "maximum": 300,
+                                    "description": "with bpm_max: only songs whose tempo, its half or its "
+                                                   "double falls in the range"},
+                        "bpm_max": {"type": "number", "minimum": 30, "maximum": 300},
+                        "key": {"type": "string", "enum": ["", "same", "relative"],
+                                "description": "only songs in the upload's key (same), or in it or its "
+                                               "relative key (relative)"},
                     }}}}},
                 "responses": {
                     "200": {"description": "the query (window: the seconds the 245-number vector "
-                            "describes; listened: the seconds heard for identification, from the start, "
+                            "and the style model describe; bpm, key and key_confidence: the upload's "
+                            "estimated tempo and key; view and filters: as asked); filter_notice: when "
+                            "the filters leave no song, why, with the nearest tempo, else null; listened: the seconds heard for identification, from the start, "
                             "at most 600; listening_note: why listening stopped before the end, or null); "
                             "same_recording: the catalogue song the upload is a "
                             "recording of, identified by its audio fingerprint (track_id, hashes, offset: "
@@ -162,13 +174,16 @@ def openapi():
                             "sounds use (segments with start, end and videos), the busiest part, the share "
                             "of videos per variant and a sentence, or null; tiktok_sounds_like: the sounds whose audio vectors are nearest, with "
                             "their videos; results: similar catalogue songs (the same recording first, "
-                            "marked same_recording), each with track id, title, artist, genre, score, "
+                            "marked same_recording), each with track id, title, artist, genre, score "
+                            "(cosine similarity in its view), view (style, numbers, or fingerprint for "
+                            "the same recording), bpm, key, key_confidence, "
                             "TikTok uses, groups (per feature group: timbre, harmony, brightness, "
                             "noisiness, the percentile of the pair's similarity among random catalogue "
                             "pairs, 0-100) and summary (that comparison in one sentence); and, once "
                             "trained, the popularity predicted from the audio (value, 80 % range "
                             "low-high, cross-validated r2)"},
-                    "400": problem("missing file, unknown genre or bad k"),
+                    "400": problem("missing file, unknown genre, or a bad k, view, bpm_min, bpm_max or key "
+                                   "(the message names it)"),
                     "413": problem("file too large"), "415": problem("unsupported file type"),
                     "422": problem("corrupt, undecodable, too short or too long audio, or no music heard "
                                    "(silence or near-silence)"),

@@ -70,6 +70,6 @@ def _analyse_batches(batches, keys, endpoint_url, reference, style):
         out["computed_at"] = pd.Timestamp.now(tz="UTC")
         if style:
             for i, name in enumerate(STYLE_COLUMNS):
-                out[name] = pd.array([r[i] for r in styles],
-                                     dtype="Int8" if name == "key_tonic" else None)
+                values = [r[i] for r in styles]
+                out[name] = pd.array(values, dtype="Int8") if name == "key_tonic" else values
         yield out
