@@ -394,3 +394,12 @@ def test_song_pages_show_tempo_and_key(client, catalogue):
     assert {r["view"] for r in data["more_like_this"]} == {"style"}
     page = client.get(f"/tracks/{song['track_id']}").get_data(as_text=True)
     assert f"{data['bpm']:.0f} BPM" in page and data["key"] in page
+
+
+def test_without_the_style_model_uploads_are_searched_by_the_numbers(store_url, catalogue):
+    client = create_app({"DATABASE_URL": store_url, "STYLE_MODEL": 0}).test_client()
+    body = upload(client, catalogue[2]["path"], k="5").get_json()
+    assert body["query"]["view"] == "numbers" and body["query"]["bpm"] is None
+    assert {r["view"] for r in body["results"][1:]} == {"numbers"}
+    refused = upload(client, catalogue[2]["path"], key="same")
+    assert refused.status_code == 400 and "key" in refused.get_json()["error"]

@@ -24,6 +24,8 @@ SETTINGS = (
     ("MAX_RESULTS", 50, "largest k the API accepts"),
     ("VIDEOS_PER_SONG", 12, "TikTok videos shown per song"),
     ("SOUNDS_LIKE", 6, "TikTok sounds shown whose audio is nearest the upload's"),
+    ("STYLE_MODEL", 1, "1: each upload gets the learned style model, tempo and key (about 0.5 s of CPU); "
+                       "0: uploads are searched by the 245 numbers alone"),
     ("AWS_ENDPOINT_URL", None, "S3-compatible endpoint for presigned audio links"),
 )
 """Every setting: its environment variable, default and meaning."""

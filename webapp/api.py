@@ -28,20 +28,21 @@ def search():
     genre = options.genre
     k = similar.resolve_k(request.form.get("k"), current_app.config["RESULTS"],
                           current_app.config["MAX_RESULTS"])
-    query = similar.read_upload(request.files.get("file"))
+    query = similar.read_upload(request.files.get("file"), style=bool(current_app.config["STYLE_MODEL"]))
+    filters = options.filters(query.style)
     per = current_app.config["VIDEOS_PER_SONG"]
     same = similar.same_recording(conn, query)
     results = similar.similar_songs(conn, query.features, genre=genre, k=k, videos_per_song=per, same=same,
-                                    style=query.style.embedding, view=options.view,
-                                    filters=options.filters(query.style))
+                                    style=query.style and query.style.embedding, view=options.view,
+                                    filters=filters)
     containing = similar.sounds_containing(conn, query, same, videos_per_sound=per)
     style = query.style
     return jsonify(
         query={"filename": query.filename, "duration": round(query.duration, 3),
                "window": [round(query.window[0], 3), round(query.window[1], 3)],
                "listened": round(query.heard, 3), "listening_note": query.note, "genre": genre, "k": k,
-               "view": options.view, "bpm": round(style.bpm, 1), "key": query.key,
-               "key_confidence": round(style.key_confidence, 2),
+               "view": options.view if style else "numbers", "bpm": style and round(style.bpm, 1),
+               "key": query.key, "key_confidence": style and round(style.key_confidence, 2),
                "filters": {"bpm_min": options.bpm and options.bpm[0], "bpm_max": options.bpm and options.bpm[1],
                            "key": options.key or None, "described": options.describe(style) or None}},
         filter_notice=None if any(not r["same_recording"] for r in results) else unmet(conn, options, style),

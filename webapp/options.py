@@ -26,8 +26,11 @@ class Options:
     key: str  # '' (any), 'same' or 'relative' (the upload's key or its relative)
 
     def filters(self, style: Style | None) -> search.Filters:
-        """The store's filters; the key ones need the upload's or the song's key."""
-        key = None if not self.key or style is None else (style.tonic, style.mode)
+        """The store's filters; a key filter needs the upload's key, so a 400 without one."""
+        if self.key and style is None:
+            raise AppError(400, "key cannot be used here: this server does not estimate the key of uploads "
+                                "(STYLE_MODEL=0)")
+        key = None if not self.key else (style.tonic, style.mode)
         return search.Filters(bpm=self.bpm, key=key, relative=self.key == "relative")
 
     def describe(self, style: Style | None) -> str:

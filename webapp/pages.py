@@ -37,12 +37,13 @@ def search():
     conn = get_db()
     options = resolve_options(conn, request.form)
     genre = options.genre
-    query = similar.read_upload(request.files.get("file"))
+    query = similar.read_upload(request.files.get("file"), style=bool(current_app.config["STYLE_MODEL"]))
+    filters = options.filters(query.style)
     per = current_app.config["VIDEOS_PER_SONG"]
     same = similar.same_recording(conn, query)
     results = similar.similar_songs(conn, query.features, genre=genre, k=current_app.config["RESULTS"],
-                                    videos_per_song=per, same=same, style=query.style.embedding,
-                                    view=options.view, filters=options.filters(query.style))
+                                    videos_per_song=per, same=same, style=query.style and query.style.embedding,
+                                    view=options.view, filters=filters)
     containing = similar.sounds_containing(conn, query, same, videos_per_sound=per)
     return render_template("results.html", query=query, genre=genre, results=results,
                            options=options, filters=options.describe(query.style),

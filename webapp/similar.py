@@ -79,8 +79,9 @@ def resolve_k(value, default: int, largest: int, name: str = "k") -> int:
     return k
 
 
-def read_upload(upload) -> Query:
-    """Vectorise an uploaded file from a temporary file that is always deleted."""
+def read_upload(upload, *, style: bool = True) -> Query:
+    """Vectorise an uploaded file from a temporary file that is always deleted; ``style``
+    also runs the style model, tempo and key (:func:`batch.core.style.describe`)."""
     if upload is None or not upload.filename:
         raise AppError(400, "no file uploaded: choose an mp3, wav, ogg or flac file")
     name = os.path.basename(upload.filename)
@@ -101,10 +102,10 @@ def read_upload(upload) -> Query:
         raise AppError(422, f"we heard no music in {name}: the part we listened to is silent or nearly "
                             f"({heard}). Upload a recording with music in it")
     try:
-        style = describe(clip.y, clip.sr, vector)
+        found = describe(clip.y, clip.sr, vector) if style else None
     except AudioError as e:
         raise AppError(422, f"cannot use {name}: {e}") from None
-    return Query(name, clip.duration, (clip.start, clip.end), vector, peaks, clip.heard, clip.note, style)
+    return Query(name, clip.duration, (clip.start, clip.end), vector, peaks, clip.heard, clip.note, found)
 
 
 def same_recording(conn, query: Query) -> dict | None:

@@ -2,13 +2,12 @@
 
 Views
 -----
-Each song has two unit-length descriptions: the 245 numbers standardised with the
-catalogue's scaler (:func:`batch.store.embedding.embed`) and the learned style embedding
-(:mod:`batch.core.style`). A view is a unit vector whose cosine similarity ranks songs:
-
-- ``numbers``: the 245 numbers alone;
-- ``sound``: both, concatenated with weights ``sqrt(w)`` and ``sqrt(1 - w)``, so its cosine
-  is ``w * cos(numbers) + (1 - w) * cos(style)``, with ``w`` = :data:`NUMBERS_WEIGHT`.
+Each song has two unit-length descriptions, both standardised with the catalogue's
+scaler (:func:`batch.store.embedding.embed`): the 245 numbers and the learned style
+embedding (:mod:`batch.core.style`). A search ranks by one of them (``view``). The style
+benchmark (``tests/benchmarks/bench_style.py``) also measures a combination,
+:func:`sound_view`; it ranked below the style embedding alone, so the product does not
+store it.
 
 Hubs
 ----
@@ -31,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 NUMBERS_WEIGHT = 0.3
-"""The 245 numbers' share of the ``sound`` view (``tests/benchmarks/bench_style.py``)."""
+"""The 245 numbers' share of :func:`sound_view`."""
 SAMPLE = 512
 """Songs a distance distribution is measured against."""
 CANDIDATES = 100
@@ -39,7 +38,9 @@ CANDIDATES = 100
 
 
 def sound_view(numbers: np.ndarray, style: np.ndarray, weight: float = NUMBERS_WEIGHT) -> np.ndarray:
-    """The ``sound`` view of unit rows ``numbers`` (n, 245) and ``style`` (n, 200): unit rows."""
+    """Unit rows ``numbers`` (n, 245) and ``style`` (n, 200) concatenated with weights
+    ``sqrt(weight)`` and ``sqrt(1 - weight)``: unit rows whose cosine is
+    ``weight * cos(numbers) + (1 - weight) * cos(style)``."""
     numbers, style = np.atleast_2d(numbers), np.atleast_2d(style)
     return np.hstack([np.sqrt(weight) * numbers, np.sqrt(1 - weight) * style]).astype(np.float32)
 

@@ -20,6 +20,7 @@ cores each run one clip.
 from __future__ import annotations
 
 import functools
+import pkgutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,14 +110,16 @@ def _mel_basis() -> np.ndarray:
 
 @functools.cache
 def _session():
-    return session(MODEL)
+    # Read through the package's loader: on a cluster, executors import the code from a zip.
+    return session(pkgutil.get_data("batch.core", f"data/{MODEL.name}"))
 
 
-def session(path: str | Path):
-    """An onnxruntime session of a converted model, on one thread."""
+def session(model: str | Path | bytes):
+    """An onnxruntime session of a converted model (a path, or the file's bytes), on one thread."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    source = model if isinstance(model, bytes) else str(model)
+    return onnxruntime.InferenceSession(source, options, providers=["CPUExecutionProvider"])

@@ -68,17 +68,34 @@ def catalogue(n: int, genres: list[str], rng) -> tuple:
     return features, genre_idx, draw
 
 
-def write_featurize_output(folder: Path, features, genre_idx, genres) -> None:
-    """Lay the vectors out as batch.jobs.featurize would (parquet partitioned by genre_top)."""
+def write_featurize_output(folder: Path, features, genre_idx, genres, rng=None) -> None:
+    """Lay the vectors out as batch.jobs.featurize would (parquet partitioned by genre_top);
+    with ``rng``, also a style embedding (:func:`style_of`), tempos over 60-180 BPM and keys."""
+    styles = None if rng is None else style_of(features, rng)
     for g, genre in enumerate(genres):
         rows = np.flatnonzero(genre_idx == g)
         part = folder / "vectors" / f"genre_top={genre.replace('/', '%2F')}"
         part.mkdir(parents=True)
-        pq.write_table(pa.table({
+        columns = {
             "track_id": pa.array(rows.astype(np.int64)),
             "vector": pa.array(list(features[rows])),
             "source_path": pa.array([f"/fma/{t:06d}.mp3" for t in rows]),
-        }), part / "part-0.parquet")
+        }
+        if styles is not None:
+            columns.update({
+                "style": pa.array(list(styles[rows])), "bpm": rng.uniform(60, 180, len(rows)),
+                "key_tonic": pa.array(rng.integers(0, 12, len(rows)), pa.int8()),
+                "key_mode": rng.choice(["major", "minor"], len(rows)),
+                "key_confidence": rng.uniform(0.3, 0.9, len(rows))})
+        pq.write_table(pa.table(columns), part / "part-0.parquet")
+
+
+def style_of(features: np.ndarray, rng) -> np.ndarray:
+    """A 200-number style embedding for synthetic songs: another view of the latent styles
+    their features come from, so songs near in one are near in the other."""
+    to_style = np.random.default_rng(1).normal(size=(245, 200))
+    z = (features - features.mean(axis=0)) / features.std(axis=0)
+    return (np.tanh(z @ to_style / 16) + rng.normal(0, 0.05, (len(features), 200))).astype(np.float32)
 
 
 def main() -> int:

@@ -12,9 +12,10 @@ For each ranking the script prints, side by side in one run:
 - hubness at k = 10: the skewness of the k-occurrence (how often each recording is in
   the others' top 10) and the share of recordings in nobody's top 10.
 
-The rankings: the 245 numbers (z-scored cosine, today's), the learned embedding, the
-``sound`` view that combines them (:mod:`batch.core.hubs`) at several weights, and each
-of them re-ranked by mutual proximity. ``--models`` adds other converted models
+The rankings: the 245 numbers (z-scored cosine, today's), the learned embedding
+(standardised as the store does), a combination of both (:func:`batch.core.hubs.sound_view`)
+at several weights, and each of them re-ranked by mutual proximity. The product's default
+is the learned embedding re-ranked by mutual proximity. ``--models`` adds other converted models
 (``infra/models/convert_musicnn.py``) to compare with the product's.
 
     .venv/bin/python tests/benchmarks/bench_style.py [--per-label 12] [--models a.onnx b.onnx]
@@ -126,9 +127,11 @@ def main(argv=None) -> int:
     numbers = embed(data["vector"], *scaler_of(data["vector"]))
     views = {"numbers (245, cosine; today)": numbers}
     for name in sessions:
-        views[f"learned ({name})"] = data[f"emb_{name}"]
+        # standardised with the set's own scaler, as the store standardises the catalogue's
+        views[f"learned ({name})"] = embed(data[f"emb_{name}"], *scaler_of(data[f"emb_{name}"]))
+    views["learned (product), not standardised"] = data["emb_product"]
     for w in (0.2, 0.3, 0.5):
-        views[f"sound (w={w})"] = hubs.sound_view(numbers, data["emb_product"], w)
+        views[f"combined (w={w})"] = hubs.sound_view(numbers, views["learned (product)"], w)
     print(f"{'ranking':38} {'P@5':>6} {'skew':>6} {'never':>6}   + mutual proximity: "
           f"{'P@5':>6} {'skew':>6} {'never':>6}")
     for name, v in views.items():

@@ -21,15 +21,19 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from batch.store import db, search  # noqa: E402
 from batch.store.load import load_catalogue  # noqa: E402
-from tests.benchmarks.bench_search import LATENT, catalogue, top_level_genres  # noqa: E402
+from tests.benchmarks.bench_search import (  # noqa: E402
+    LATENT,
+    catalogue,
+    style_of,
+    top_level_genres,
+    write_featurize_output,
+)
 
 FILTERS = {
     "none": search.Filters(),
@@ -47,27 +51,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
     genres = top_level_genres()
-    to_style = rng.normal(size=(245, 200))
-
-    def style_of(features):  # the style embedding: another view of the same latent styles
-        z = (features - features.mean(axis=0)) / features.std(axis=0)
-        return (np.tanh(z @ to_style / 16) + rng.normal(0, 0.05, (len(features), 200))).astype(np.float32)
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         features, genre_idx, draw = catalogue(args.tracks, genres, rng)
-        styles = style_of(features)
-        for g, genre in enumerate(genres):
-            rows = np.flatnonzero(genre_idx == g)
-            part = tmp / "out" / "vectors" / f"genre_top={genre.replace('/', '%2F')}"
-            part.mkdir(parents=True)
-            pq.write_table(pa.table({
-                "track_id": pa.array(rows.astype(np.int64)), "vector": pa.array(list(features[rows])),
-                "style": pa.array(list(styles[rows])), "bpm": rng.uniform(60, 180, len(rows)),
-                "key_tonic": pa.array(rng.integers(0, 12, len(rows)), pa.int8()),
-                "key_mode": rng.choice(["major", "minor"], len(rows)),
-                "key_confidence": rng.uniform(0.3, 0.9, len(rows)),
-                "source_path": [f"/fma/{t:06d}.mp3" for t in rows]}), part / "part-0.parquet")
+        write_featurize_output(tmp / "out", features, genre_idx, genres, rng)
         server = db.embedded_server(tmp / "pgdata", keep_running=False)
         conn = db.connect(server.get_uri())
         db.migrate(conn)
@@ -77,7 +65,7 @@ def main(argv=None) -> int:
               f"(latent {LATENT} dims)")
         scaler = search.load_style_scaler(conn)
         held_out, held_genres = draw(args.queries)
-        queries = style_of(np.vstack([features[:2000], held_out]))[2000:]
+        queries = style_of(np.vstack([features, held_out]), rng)[len(features):]
         conn.rollback()
 
         print(f"{'filter':24} {'scope':10} {'p50 ms':>7} {'ratio':>6} {'recall@10':>9} {'found':>6}")

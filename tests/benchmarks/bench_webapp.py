@@ -1,10 +1,14 @@
 """Server time of a search: a 30 s mp3 upload against a 100,000-song catalogue, ours vs the reference.
 
-The catalogue is bench_search's synthetic 100,000 tracks plus the real vectors of the
-rendered music clips, loaded with the product's loader into a fresh embedded
+The catalogue is bench_search's synthetic 100,000 tracks (with a synthetic style embedding,
+tempo and key) plus the real vectors and style of the rendered music clips, loaded with the product's loader into a fresh embedded
 PostgreSQL, with 300,000 TikTok videos matched to 20,000 of its songs. Each request
 is a real ``POST /api/search`` through the app (Flask's test client, in process): decode,
 vectorise, scale, pgvector search, songs, charts and TikTok uses.
+
+Each upload is timed twice in the same run: with the style model (the default: the learned
+embedding, tempo and key, and the style view's search) and without it (``STYLE_MODEL=0``:
+the 245 numbers' search), and the script prints the ratio.
 
 The reference approach answers the same upload as the reference app did: vectorise,
 load the genre's raw vectors from the store, and rank them by Euclidean distance on
@@ -34,6 +38,8 @@ from bench_load import videos  # noqa: E402
 from bench_search import catalogue, top_level_genres, write_featurize_output  # noqa: E402
 
 from batch.core.features import vectorize  # noqa: E402
+from batch.core.fingerprint import analyse  # noqa: E402
+from batch.core.style import describe  # noqa: E402
 from batch.store import db  # noqa: E402
 from batch.store.load import load_catalogue, load_tiktok  # noqa: E402
 from tests import music  # noqa: E402
@@ -67,10 +73,15 @@ def build_store(tmp: Path, n_tracks: int, clips: list[Path], rng):
     real vectors and 300,000 TikTok videos matched to the catalogue; (server, url)."""
     genres = top_level_genres()
     features, genre_idx, _ = catalogue(n_tracks, genres, rng)
-    write_featurize_output(tmp / "out", features, genre_idx, genres)
+    write_featurize_output(tmp / "out", features, genre_idx, genres, rng)
     real = tmp / "out" / "vectors" / "genre_top=Classical" / "real.parquet"
+    described = [(lambda v, c: (v, describe(c.y, c.sr, v)))(*analyse(c)[::2]) for c in clips]
     pq.write_table(pa.table({"track_id": pa.array(np.arange(len(clips)) + 10_000_000, pa.int64()),
-                             "vector": [vectorize(c) for c in clips],
+                             "vector": [v for v, _ in described], "style": [s.embedding for _, s in described],
+                             "bpm": [s.bpm for _, s in described],
+                             "key_tonic": pa.array([s.tonic for _, s in described], pa.int8()),
+                             "key_mode": [s.mode for _, s in described],
+                             "key_confidence": [s.key_confidence for _, s in described],
                              "source_path": [str(c) for c in clips]}), real)
     server = db.embedded_server(tmp / "pgdata", keep_running=False)
     url = server.get_uri()
@@ -102,25 +113,29 @@ def main() -> int:
         tmp = Path(tmp)
         server, url = build_store(tmp, args.tracks, clips, rng)
         conn = db.connect(url)
-        client = create_app({"DATABASE_URL": url}).test_client()
+        clients = {style: create_app({"DATABASE_URL": url, "STYLE_MODEL": style}).test_client()
+                   for style in (1, 0)}
         uploads = [(c.read_bytes(), c.name) for c in clips]
 
-        def ours(genre):
+        def ours(genre, style=1):
             data, name = uploads[ours.i % len(uploads)]
             ours.i += 1
             started = time.perf_counter()
-            response = client.post("/api/search", data={"file": (io.BytesIO(data), name), "genre": genre},
+            response = clients[style].post("/api/search", data={"file": (io.BytesIO(data), name), "genre": genre},
                                    content_type="multipart/form-data")
             elapsed = time.perf_counter() - started
             assert response.status_code == 200, response.get_json()
             return elapsed
         ours.i = 0
 
-        for genre in ("Classical", ""):  # warm-up: imports, filter banks, pool, caches
+        for genre in ("Classical", ""):  # warm-up: imports, filter banks, the model, pool, caches
             ours(genre)
+            ours(genre, style=0)
         timings = {}
-        for label, genre in (("ours, one genre", "Classical"), ("ours, all genres", "")):
-            timings[label] = [ours(genre) for _ in range(args.requests)]
+        for label, genre, style in (("ours, one genre", "Classical", 1), ("ours, all genres", "", 1),
+                                    ("no style model, one genre", "Classical", 0),
+                                    ("no style model, all", "", 0)):
+            timings[label] = [ours(genre, style) for _ in range(args.requests)]
         reference = []
         for i in range(args.requests):
             started = time.perf_counter()
@@ -137,6 +152,9 @@ def main() -> int:
     ours_ms = np.median(timings["ours, one genre"])
     ref_ms = np.median(timings["reference, one genre"])
     print(f"ours is {ref_ms / ours_ms:.1f}x faster than the reference within a genre")
+    for scope, without in (("one genre", "no style model, one genre"), ("all genres", "no style model, all")):
+        ratio = np.median(timings[f"ours, {scope}"]) / np.median(timings[without])
+        print(f"with the style model, {scope}: {ratio:.2f}x the p50 without it")
     return 0
 
 
