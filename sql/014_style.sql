@@ -2,9 +2,11 @@
 --
 -- style:           the model's 200 numbers, as featurize wrote them.
 -- style_embedding: standardised with style_scaler, then unit length, as embedding is for
---                  the 245 numbers; the default search ranks by it (its own HNSW index).
--- style_mu/sd:     the mean and std of the song's cosine distances to style_sample, for
---                  mutual proximity (batch.core.hubs).
+--                  the 245 numbers; the default search finds its candidates by it (its own
+--                  HNSW index).
+-- style_mu/sd:     the mean and std of the song's distances to the songs of style_sample in
+--                  the style view (the style embedding and the 245 numbers, batch.core.hubs),
+--                  for mutual proximity.
 -- All are NULL for a catalogue featurized before the style model.
 
 ALTER TABLE track_vectors
@@ -28,6 +30,5 @@ CREATE TABLE IF NOT EXISTS style_scaler (
 
 -- The catalogue songs whose distances give each song's (and each upload's) distribution.
 CREATE TABLE IF NOT EXISTS style_sample (
-    track_id        bigint      PRIMARY KEY,
-    style_embedding vector(200) NOT NULL
+    track_id bigint PRIMARY KEY
 );

@@ -115,7 +115,7 @@ RELEASED = {
     "011_similarity_reference.sql": "ba33d7bd68b59971",
     "012_watches.sql": "b51249bf6488a609",
     "013_watch_requests.sql": "2b01f70c4fca47cf",
-    "014_style.sql": "ec91248daa73dace",
+    "014_style.sql": "3112a508be9b6e47",
 }
 """The start of each released migration's SHA-256. A store that applied a file refuses to
 migrate once the file changes (:func:`batch.store.db.migrate`), so a released file never

@@ -111,7 +111,7 @@ def test_style_search_finds_the_same_genre_and_says_which_view(styled):
     store, ids, features, genres, raw = styled
     scaler = search.load_style_scaler(store)
     for i in (0, 15, 30):
-        hits = search.style_search(store, raw[ids[i]], scaler, k=5)
+        hits = search.style_search(store, features[i], raw[ids[i]], scaler, k=5)
         assert [h.view for h in hits] == ["style"] * 5
         assert hits[0].track_id == ids[i]
         assert {genres[list(ids).index(h.track_id)] for h in hits} == {genres[i]}
@@ -122,15 +122,15 @@ def test_filters_count_half_and_double_tempo_and_relative_keys(styled):
     store, ids, features, genres, raw = styled
     scaler = search.load_style_scaler(store)
     # Rock songs have 60..71 BPM, Jazz 70..81, Hip-Hop 80..91: 140-142 is double 70 and 71.
-    hits = search.style_search(store, raw[ids[0]], scaler, k=10,
+    hits = search.style_search(store, features[0], raw[ids[0]], scaler, k=10,
                                filters=search.Filters(bpm=(140, 142)))
     with store.cursor() as cur:
         cur.execute("SELECT track_id, bpm FROM track_vectors WHERE track_id = ANY(%s)",
                     ([h.track_id for h in hits],))
         bpms = sorted(b for _, b in cur.fetchall())
     assert bpms == [70.0, 70.0, 71.0, 71.0]  # Rock's and Jazz's
-    same = search.style_search(store, raw[ids[0]], scaler, k=30, filters=search.Filters(key=(0, "major")))
-    related = search.style_search(store, raw[ids[0]], scaler, k=30,
+    same = search.style_search(store, features[0], raw[ids[0]], scaler, k=30, filters=search.Filters(key=(0, "major")))
+    related = search.style_search(store, features[0], raw[ids[0]], scaler, k=30,
                                   filters=search.Filters(key=(0, "major"), relative=True))
     assert {list(ids).index(h.track_id) % 12 for h in same} == {0}
     assert {list(ids).index(h.track_id) % 12 for h in related} == {0, 9}
@@ -141,8 +141,8 @@ def test_a_filtered_index_search_equals_the_exact_one(styled):
     store, ids, features, genres, raw = styled
     scaler = search.load_style_scaler(store)
     only = search.Filters(bpm=(61, 63))
-    fast = search.style_search(store, raw[ids[20]], scaler, k=5, filters=only)
-    exact = search.style_search(store, raw[ids[20]], scaler, k=5, filters=only, exact=True)
+    fast = search.style_search(store, features[20], raw[ids[20]], scaler, k=5, filters=only)
+    exact = search.style_search(store, features[20], raw[ids[20]], scaler, k=5, filters=only, exact=True)
     # Only Rock's songs 1-3 have 61-63 BPM (no half or double tempo is in range): the
     # iterative index scan finds all three, as the exact scan does.
     assert [h.track_id for h in fast] == [h.track_id for h in exact]

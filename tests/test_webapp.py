@@ -332,7 +332,8 @@ def test_default_view_is_the_style_model_and_the_numbers_view_can_be_asked_for(c
     conn = db.connect(store_url)
     scaler = search.load_style_scaler(conn)
     vector, _, clip = analyse(str(song["path"]))
-    exact = search.style_search(conn, describe(clip.y, clip.sr, vector).embedding, scaler, k=6, exact=True)
+    exact = search.style_search(conn, vector, describe(clip.y, clip.sr, vector).embedding, scaler, k=6,
+                                exact=True)
     conn.close()
     assert [r["track_id"] for r in body["results"]] == [h.track_id for h in exact]
     numbers = upload(client, song["path"], k="6", view="numbers").get_json()

@@ -144,7 +144,7 @@ def similar_songs(conn, features: np.ndarray, *, genre: str | None, k: int, vide
     styles = search.load_style_scaler(conn) if view == "style" and style is not None else None
     n = k + (exclude is not None)
     if styles is not None:
-        hits = search.style_search(conn, style, styles, genre=genre, k=n, filters=filters)
+        hits = search.style_search(conn, features, style, styles, genre=genre, k=n, filters=filters)
     else:
         hits = search.search(conn, features, genre=genre, k=n, scaler=scaler, filters=filters)
     hits = [h for h in hits if h.track_id != exclude][:k]

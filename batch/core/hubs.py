@@ -3,11 +3,14 @@
 Views
 -----
 Each song has two unit-length descriptions, both standardised with the catalogue's
-scaler (:func:`batch.store.embedding.embed`): the 245 numbers and the learned style
-embedding (:mod:`batch.core.style`). A search ranks by one of them (``view``). The style
-benchmark (``tests/benchmarks/bench_style.py``) also measures a combination,
-:func:`sound_view`; it ranked below the style embedding alone, so the product does not
-store it.
+scalers (:func:`batch.store.embedding.embed`): the 245 numbers and the learned style
+embedding (:mod:`batch.core.style`). A search ranks by one of two views:
+
+- ``numbers``: the 245 numbers' cosine;
+- ``style`` (the default): :func:`sound_view`, both concatenated with weights
+  ``sqrt(w)`` and ``sqrt(1 - w)``, so its cosine is ``w cos(numbers) + (1 - w) cos(style)``
+  with ``w`` = :data:`NUMBERS_WEIGHT`, re-ranked by mutual proximity. On the style
+  benchmark (``tests/benchmarks/bench_style.py``) it measured best.
 
 Hubs
 ----
@@ -22,19 +25,23 @@ normal distribution (mean ``mu``, std ``sd``),
 A hub is near everyone, so a short distance to a hub is usual for the hub, and its
 proximity falls. The catalogue load stores each song's ``mu`` and ``sd`` over a sample
 of :data:`SAMPLE` songs (:func:`distance_stats`); a search computes the query's against
-the same sample and re-ranks the index's nearest :data:`CANDIDATES` by MP.
+the same sample and re-ranks by MP the :data:`CANDIDATES` songs nearest by the style
+embedding's index.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-NUMBERS_WEIGHT = 0.3
-"""The 245 numbers' share of :func:`sound_view`."""
+NUMBERS_WEIGHT = 0.2
+"""The 245 numbers' share of the style view (the best of 0.2, 0.3 and 0.5 on the style benchmark)."""
 SAMPLE = 512
 """Songs a distance distribution is measured against."""
 CANDIDATES = 100
-"""Nearest songs by cosine that mutual proximity re-ranks."""
+"""Songs the style embedding's index offers, which the style view and mutual proximity re-rank."""
+FILTERED_CANDIDATES = 40
+"""The same under tempo or key filters: the index is scanned until this many songs qualify,
+and fewer keep a filtered search within 2x an unfiltered one (``bench_style_search.py``)."""
 
 
 def sound_view(numbers: np.ndarray, style: np.ndarray, weight: float = NUMBERS_WEIGHT) -> np.ndarray:

@@ -91,7 +91,7 @@ def load_catalogue(conn, out: str | Path, *, genres_csv: str | Path = FMA_GENRES
     top_level = set(genres.loc[genres["is_top_level"], "title"])
     known = pc.fill_null(pc.is_in(vectors.column("genre_top"), pa.array(sorted(top_level))), False)
     genre_key = pc.if_else(known, vectors.column("genre_top"), NO_GENRE)
-    style_columns, style_rows = style_tables(vectors, _pg_array)
+    style_columns, style_rows = style_tables(vectors, embedding, _pg_array)
 
     tables = {
         "genres": pa.table({

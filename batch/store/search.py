@@ -99,56 +99,72 @@ def exact_search(conn, features: np.ndarray, *, genre: str | None = None, k: int
 
 @dataclass(frozen=True)
 class StyleScaler:
-    """The catalogue's style scaler and the sample that mutual proximity measures against."""
+    """What the style view needs besides the query: both scalers, and the sample that
+    mutual proximity measures against (:mod:`batch.core.hubs`)."""
 
-    mean: np.ndarray
-    std: np.ndarray
-    sample: np.ndarray  # (n, 200) unit rows
+    numbers: tuple[np.ndarray, np.ndarray]  # the 245 numbers' mean and std
+    style: tuple[np.ndarray, np.ndarray]  # the style embedding's mean and std
+    sample: np.ndarray  # (n, 445) style-view unit rows
 
-    def unit(self, style: np.ndarray) -> np.ndarray:
-        return embed(np.asarray(style), self.mean, self.std)[0]
+    def units(self, features: np.ndarray, style: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The search vectors of raw ``features`` and a raw ``style`` embedding."""
+        return embed(np.asarray(features), *self.numbers)[0], embed(np.asarray(style), *self.style)[0]
 
 
 def load_style_scaler(conn) -> StyleScaler | None:
     """The catalogue's :class:`StyleScaler`; None for a catalogue without style (sql/014)."""
+    from batch.core.hubs import sound_view
+
     with conn.cursor() as cur:
         cur.execute("SELECT mean, std FROM style_scaler ORDER BY dim")
         rows = cur.fetchall()
-        cur.execute("SELECT style_embedding::real[] FROM style_sample ORDER BY track_id")
-        sample = [r[0] for r in cur.fetchall()]
+        cur.execute("""SELECT v.embedding::real[], v.style_embedding::real[] FROM style_sample s
+                       JOIN track_vectors v USING (track_id) ORDER BY track_id""")
+        sample = cur.fetchall()
     if not rows or not sample:
         return None
     scaler = np.asarray(rows, np.float64)
-    return StyleScaler(scaler[:, 0], scaler[:, 1], np.asarray(sample, np.float32))
+    view = sound_view(np.asarray([r[0] for r in sample], np.float32), np.asarray([r[1] for r in sample], np.float32))
+    return StyleScaler(load_scaler(conn), (scaler[:, 0], scaler[:, 1]), view)
 
 
-def style_search(conn, style: np.ndarray, scaler: StyleScaler, *, genre: str | None = None, k: int = 10,
-                 filters: Filters = Filters(), exact: bool = False) -> list[Hit]:
-    """The ``k`` catalogue songs nearest a raw style embedding, by mutual proximity.
+def style_search(conn, features: np.ndarray, style: np.ndarray, scaler: StyleScaler, *, genre: str | None = None,
+                 k: int = 10, filters: Filters = Filters(), exact: bool = False) -> list[Hit]:
+    """The ``k`` catalogue songs nearest raw ``features`` and a raw ``style`` embedding in the
+    style view, by mutual proximity (:mod:`batch.core.hubs`).
 
-    The index gives the :data:`batch.core.hubs.CANDIDATES` nearest by cosine (meeting
-    ``filters``, within ``genre``), and mutual proximity re-ranks them, so hubs fall back."""
+    The style embedding's index gives the :data:`batch.core.hubs.CANDIDATES` nearest songs
+    (:data:`batch.core.hubs.FILTERED_CANDIDATES` that meet ``filters``; within ``genre``); their style-view similarity, and its mutual
+    proximity, re-rank them, so hubs fall back. A hit's similarity is the style view's cosine."""
     from batch.core import hubs
 
-    q = scaler.unit(style)
-    found = _query(conn, "style_embedding", q, genre, max(k, hubs.CANDIDATES), filters, exact=exact,
-                   extra=", style_mu, style_sd")
+    q_numbers, q_style = scaler.units(features, style)
+    candidates = hubs.FILTERED_CANDIDATES if filters else hubs.CANDIDATES
+    found = _query(conn, "style_embedding", q_style, genre, max(k, candidates), filters, exact=exact,
+                   extra=("1 - (embedding <=> %(numbers)s::vector)", "style_mu", "style_sd"),
+                   params={"numbers": vector_literal(q_numbers)})
     if not found:
         return []
-    query_stats = hubs.distance_stats(q[None, :], scaler.sample)[0]
-    songs = np.array([(mu, sd) for *_, mu, sd in found], np.float64)
-    proximity = hubs.mutual_proximity(1.0 - np.array([h[2] for h in found]), query_stats, songs)
-    order = sorted(range(len(found)), key=lambda i: (-proximity[i], -found[i][2]))[:k]
-    return [Hit(int(found[i][0]), found[i][1], float(found[i][2]), "style") for i in order]
+    w = hubs.NUMBERS_WEIGHT
+    similarity = np.array([w * r[3] + (1 - w) * r[2] for r in found])  # the view's cosine
+    query_stats = hubs.distance_stats(hubs.sound_view(q_numbers, q_style), scaler.sample)[0]
+    proximity = hubs.mutual_proximity(1.0 - similarity, query_stats, np.array([r[4:6] for r in found], np.float64))
+    order = sorted(range(len(found)), key=lambda i: (-proximity[i], -similarity[i], found[i][0]))[:k]
+    return [Hit(int(found[i][0]), found[i][1], float(similarity[i]), "style") for i in order]
 
 
-def _query(conn, column: str, q: np.ndarray, genre, k, filters: Filters, *, exact: bool, extra: str = ""):
-    """The ``k`` rows nearest unit vector ``q`` in ``column``: (track_id, genre, similarity, ...)
-    rows for ``extra`` columns, else :class:`Hit` s. A filtered search scans the index
-    iteratively (pgvector's ``hnsw.iterative_scan``) until it has ``k`` rows that qualify."""
+def _query(conn, column: str, q: np.ndarray, genre, k, filters: Filters, *, exact: bool, extra: tuple = (),
+           params: dict | None = None):
+    """The ``k`` rows nearest unit vector ``q`` in ``column``: (track_id, genre, similarity,
+    *extra) rows when ``extra`` names SQL expressions (this module's own, with ``params``),
+    else :class:`Hit` s. A filtered search scans the index iteratively (pgvector's
+    ``hnsw.iterative_scan``) until it has ``k`` rows that qualify."""
+    extra_params = params
     conditions, params = filters.where()
     where = [f"{column} IS NOT NULL", *(["genre_top = %(genre)s"] if genre is not None else []),
              *([conditions] if conditions else [])]
+    inner = "".join(f", {c} AS extra_{i}" for i, c in enumerate(extra))
+    outer = "".join(f", extra_{i}" for i in range(len(extra)))
     with conn.cursor() as cur:
         if exact:
             cur.execute("SET LOCAL enable_indexscan = off")
@@ -156,11 +172,11 @@ def _query(conn, column: str, q: np.ndarray, genre, k, filters: Filters, *, exac
             cur.execute("SET LOCAL hnsw.ef_search = %s", (max(EF_SEARCH, k),))
             cur.execute("SET LOCAL hnsw.iterative_scan = %s", ("relaxed_order" if filters else "off",))
         cur.execute(
-            f"""SELECT track_id, genre_top, 1 - (d)::float8 AS similarity{extra} FROM (
-                    SELECT track_id, genre_top{extra}, {column} <=> %(q)s::vector AS d FROM track_vectors
+            f"""SELECT track_id, genre_top, 1 - (d)::float8 AS similarity{outer} FROM (
+                    SELECT track_id, genre_top{inner}, {column} <=> %(q)s::vector AS d FROM track_vectors
                     WHERE {' AND '.join(where)} ORDER BY d LIMIT %(k)s) nearest
                 ORDER BY d""",
-            {"q": vector_literal(q), "genre": genre, "k": k, **params},
+            {"q": vector_literal(q), "genre": genre, "k": k, **params, **(extra_params or {})},
         )
         rows = cur.fetchall()
         if exact:

@@ -13,9 +13,10 @@ For each ranking the script prints, side by side in one run:
   the others' top 10) and the share of recordings in nobody's top 10.
 
 The rankings: the 245 numbers (z-scored cosine, today's), the learned embedding
-(standardised as the store does), a combination of both (:func:`batch.core.hubs.sound_view`)
-at several weights, and each of them re-ranked by mutual proximity. The product's default
-is the learned embedding re-ranked by mutual proximity. ``--models`` adds other converted models
+(standardised as the store does), both combined (:func:`batch.core.hubs.sound_view`, the
+245 numbers' weight ``w``), and each of them re-ranked by mutual proximity. The product's
+default, the style view, is both at :data:`batch.core.hubs.NUMBERS_WEIGHT` re-ranked by
+mutual proximity. ``--models`` adds other converted models
 (``infra/models/convert_musicnn.py``) to compare with the product's.
 
     .venv/bin/python tests/benchmarks/bench_style.py [--per-label 12] [--models a.onnx b.onnx]
@@ -131,7 +132,8 @@ def main(argv=None) -> int:
         views[f"learned ({name})"] = embed(data[f"emb_{name}"], *scaler_of(data[f"emb_{name}"]))
     views["learned (product), not standardised"] = data["emb_product"]
     for w in (0.2, 0.3, 0.5):
-        views[f"combined (w={w})"] = hubs.sound_view(numbers, views["learned (product)"], w)
+        default = " (default)" if w == hubs.NUMBERS_WEIGHT else ""
+        views[f"both, w={w}{default}"] = hubs.sound_view(numbers, views["learned (product)"], w)
     print(f"{'ranking':38} {'P@5':>6} {'skew':>6} {'never':>6}   + mutual proximity: "
           f"{'P@5':>6} {'skew':>6} {'never':>6}")
     for name, v in views.items():

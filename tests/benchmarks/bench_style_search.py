@@ -73,13 +73,13 @@ def main(argv=None) -> int:
         for name, filters in FILTERS.items():
             for scope in ("all genres", "one genre"):
                 times, recall, found = [], [], []
-                for q, g in zip(queries, held_genres):
+                for f, q, g in zip(held_out, queries, held_genres):
                     genre = genres[g] if scope == "one genre" else None
                     t = time.perf_counter()
-                    hits = search.style_search(conn, q, scaler, genre=genre, k=10, filters=filters)
+                    hits = search.style_search(conn, f, q, scaler, genre=genre, k=10, filters=filters)
                     times.append(time.perf_counter() - t)
                     conn.rollback()
-                    exact = search.style_search(conn, q, scaler, genre=genre, k=10, filters=filters, exact=True)
+                    exact = search.style_search(conn, f, q, scaler, genre=genre, k=10, filters=filters, exact=True)
                     conn.rollback()
                     truth = {h.track_id for h in exact}
                     recall.append(len(truth & {h.track_id for h in hits}) / max(1, len(truth)))
