@@ -110,6 +110,10 @@ bench: venv ## Run the benchmarks (figures for the README's Performance section;
 	$(PY) tests/benchmarks/bench_whole_song.py
 	$(PY) tests/benchmarks/bench_serve.py
 	$(PY) tests/benchmarks/bench_reload.py
+	$(PY) tests/benchmarks/bench_style.py
+	$(PY) tests/benchmarks/bench_style_search.py
+	$(PY) tests/benchmarks/bench_style_cost.py
+	$(PY) tests/benchmarks/bench_tempo_key.py
 
 psql: venv ## Open psql on the store
 	$(PY) -m batch.store.db psql

@@ -136,6 +136,26 @@ def test_pick_a_genre_drop_a_song_and_see_results(server, catalogue, tmp_path): 
         screenshot(page, tmp_path / "results-store.png")
 
 
+def test_a_tempo_filter_nothing_meets_says_so_on_a_phone(server, catalogue, tmp_path):  # noqa: F811
+    song = catalogue[1]
+    with chromium() as browser:
+        page = open_page(browser, viewport={"width": 390, "height": 844})
+        page.goto(server + "/")
+        assert page.locator("fieldset.options").is_visible() and overflow(page) == 0
+        page.select_option("select#genre", song["genre_top"])
+        page.select_option("select#view", "numbers")
+        page.fill("#bpm_min", "299")
+        page.fill("#bpm_max", "300")
+        drop_file(page, "#drop-zone", song["path"])
+        page.click("button[type=submit]")
+        page.wait_for_selector("#filter-notice", timeout=30_000)
+        notice = page.inner_text("#filter-notice")
+        assert notice.startswith("299–300 BPM (half or double tempo counts too) in " + song["genre_top"])
+        assert "The nearest tempo" in notice and "BPM" in page.inner_text("#query-tempo-key")
+        assert "half or double" in page.inner_text("#filters") and overflow(page) == 0
+        screenshot(page, tmp_path / "filter-notice.png")
+
+
 def test_a_song_page_has_its_player_cards_and_more_like_this(server, catalogue):  # noqa: F811
     song = catalogue[0]
     with chromium() as browser:

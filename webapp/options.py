@@ -81,7 +81,7 @@ def unmet(conn, options: Options, style: Style | None) -> str | None:
         return None
     words = options.describe(style)
     where = f" in {options.genre}" if options.genre else ""
-    message = f"{words}{where}: none found."
+    message = f"{'Songs ' if words.startswith('in ') else ''}{words}{where}: none found."
     if options.bpm:
         middle = sum(options.bpm) / 2
         with conn.cursor() as cur:
@@ -90,5 +90,8 @@ def unmet(conn, options: Options, style: Style | None) -> str | None:
                            LIMIT 1""", {"g": options.genre, "m": middle})
             row = cur.fetchone()
         if row is not None:
-            message += f" The nearest tempo{where} is {row[0]:.0f} BPM."
+            bpm = float(row[0])
+            factor = min((1.0, 2.0, 0.5), key=lambda f: abs(bpm * f - middle))
+            at = "" if factor == 1.0 else f" ({bpm * factor:.0f} at {'double' if factor == 2.0 else 'half'} tempo)"
+            message += f" The nearest tempo{where} is {bpm:.0f} BPM{at}."
     return message

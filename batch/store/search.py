@@ -22,8 +22,8 @@ EF_SEARCH = 100
 
 
 VIEWS = ("style", "numbers")
-"""What a search ranks by: the learned style embedding re-ranked by mutual proximity (the
-default, :mod:`batch.core.hubs`), or the 245 numbers by cosine."""
+"""What a search ranks by: the style view (the default: the learned embedding with the 245
+numbers, re-ranked by mutual proximity, :mod:`batch.core.hubs`), or the 245 numbers' cosine."""
 
 
 @dataclass(frozen=True)
@@ -134,15 +134,16 @@ def style_search(conn, features: np.ndarray, style: np.ndarray, scaler: StyleSca
     style view, by mutual proximity (:mod:`batch.core.hubs`).
 
     The style embedding's index gives the :data:`batch.core.hubs.CANDIDATES` nearest songs
-    (:data:`batch.core.hubs.FILTERED_CANDIDATES` that meet ``filters``; within ``genre``); their style-view similarity, and its mutual
-    proximity, re-rank them, so hubs fall back. A hit's similarity is the style view's cosine."""
+    within ``genre`` (:data:`batch.core.hubs.FILTERED_CANDIDATES` of those that meet
+    ``filters``); the mutual proximity of their style-view similarity re-ranks them, so hubs
+    fall back. A hit's similarity is the style view's cosine."""
     from batch.core import hubs
 
     q_numbers, q_style = scaler.units(features, style)
     candidates = hubs.FILTERED_CANDIDATES if filters else hubs.CANDIDATES
     found = _query(conn, "style_embedding", q_style, genre, max(k, candidates), filters, exact=exact,
                    extra=("1 - (embedding <=> %(numbers)s::vector)", "style_mu", "style_sd"),
-                   params={"numbers": vector_literal(q_numbers)})
+                   extra_params={"numbers": vector_literal(q_numbers)})
     if not found:
         return []
     w = hubs.NUMBERS_WEIGHT
@@ -154,12 +155,11 @@ def style_search(conn, features: np.ndarray, style: np.ndarray, scaler: StyleSca
 
 
 def _query(conn, column: str, q: np.ndarray, genre, k, filters: Filters, *, exact: bool, extra: tuple = (),
-           params: dict | None = None):
+           extra_params: dict | None = None):
     """The ``k`` rows nearest unit vector ``q`` in ``column``: (track_id, genre, similarity,
-    *extra) rows when ``extra`` names SQL expressions (this module's own, with ``params``),
+    *extra) rows when ``extra`` names SQL expressions (this module's own, with ``extra_params``),
     else :class:`Hit` s. A filtered search scans the index iteratively (pgvector's
     ``hnsw.iterative_scan``) until it has ``k`` rows that qualify."""
-    extra_params = params
     conditions, params = filters.where()
     where = [f"{column} IS NOT NULL", *(["genre_top = %(genre)s"] if genre is not None else []),
              *([conditions] if conditions else [])]
