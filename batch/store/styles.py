@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from batch.core import hubs
 from batch.core.style import N_DIMS
@@ -45,7 +46,7 @@ def style_tables(vectors: pa.Table, numbers: np.ndarray, pg_array) -> tuple[dict
     mask = pa.array(~has)
 
     def nullable(values: pa.Array) -> pa.Array:
-        return pa.compute.if_else(mask, pa.nulls(n, values.type), values)
+        return pc.if_else(mask, pa.nulls(n, values.type), values)
 
     columns = {
         "style": nullable(pg_array(raw, "{}")),
