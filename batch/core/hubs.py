@@ -84,7 +84,11 @@ def hubness(similarity: np.ndarray, k: int = 10) -> tuple[float, float]:
     similarity matrix: how often each song is among the others' ``k`` most similar."""
     s = np.asarray(similarity, np.float64).copy()
     np.fill_diagonal(s, -np.inf)
-    top = np.argsort(-s, axis=1)[:, :k]
-    occurrence = np.bincount(top.ravel(), minlength=len(s)).astype(np.float64)
+    return hubness_of(np.argsort(-s, axis=1)[:, :k], len(s))
+
+
+def hubness_of(top: np.ndarray, n: int) -> tuple[float, float]:
+    """:func:`hubness` of each of ``n`` songs' top lists (rows of song indices)."""
+    occurrence = np.bincount(np.ravel(top), minlength=n).astype(np.float64)
     centred = occurrence - occurrence.mean()
     return float((centred ** 3).mean() / (centred ** 2).mean() ** 1.5), float((occurrence == 0).mean())

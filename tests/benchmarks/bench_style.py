@@ -6,7 +6,9 @@ most ``--per-label`` recordings of 45 s or more. Each recording is described as 
 catalogue describes a song: the middle 30 s (:func:`batch.core.audio.load_clip`), the
 245 numbers, the learned style embedding, tempo and key.
 
-For each ranking the script prints, side by side in one run:
+First it searches every recording with the product's own search, through a store loaded
+with the catalogue loader (:func:`through_store`). Then, for each ranking, it prints side
+by side:
 
 - P@5: the share of each recording's 5 nearest others from its own soundtrack;
 - hubness at k = 10: the skewness of the k-occurrence (how often each recording is in
@@ -111,6 +113,47 @@ def mp_similarity(views: np.ndarray) -> np.ndarray:
     return np.stack([hubs.mutual_proximity(distances[i], stats[i], stats) for i in range(len(views))])
 
 
+def through_store(data) -> None:
+    """The product's own search over the recordings: loaded with the catalogue loader into a
+    fresh embedded PostgreSQL, each one searched with :func:`batch.store.search.style_search`
+    (the style index's candidates, the style view, mutual proximity), itself left out."""
+    import tempfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from batch.store import db, search
+    from batch.store.load import load_catalogue
+
+    labels = data["labels"]
+    with tempfile.TemporaryDirectory() as tmp:
+        part = Path(tmp) / "out" / "vectors" / "genre_top=Experimental"
+        part.mkdir(parents=True)
+        n = len(labels)
+        pq.write_table(pa.table({
+            "track_id": pa.array(np.arange(n), pa.int64()), "vector": list(data["vector"]),
+            "style": list(data["emb_product"]), "bpm": data["bpm"].astype(float),
+            "key_tonic": pa.array(data["key"] % 12, pa.int8()),
+            "key_mode": ["minor" if k >= 12 else "major" for k in data["key"]],
+            "key_confidence": [0.5] * n, "source_path": list(data["paths"])}), part / "part-0.parquet")
+        server = db.embedded_server(Path(tmp) / "pgdata", keep_running=False)
+        conn = db.connect(server.get_uri())
+        db.migrate(conn)
+        load_catalogue(conn, Path(tmp) / "out")
+        scaler = search.load_style_scaler(conn)
+        top = []
+        for i in range(n):
+            hits = search.style_search(conn, data["vector"][i], data["emb_product"][i], scaler, k=11)
+            top.append([h.track_id for h in hits if h.track_id != i][:10])
+            conn.rollback()
+        conn.close()
+        server.cleanup()
+    precision = np.mean([(labels[t[:5]] == labels[i]).mean() for i, t in enumerate(top)])
+    skew, never = hubs.hubness_of(np.array(top), len(labels))
+    print(f"the product's search through the store (the default view): P@5 {precision:.3f}, "
+          f"skewness {skew:.2f}, never shown {never:.1%}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--per-label", type=int, default=12)
@@ -134,6 +177,7 @@ def main(argv=None) -> int:
     for w in (0.2, 0.3, 0.5):
         default = " (default)" if w == hubs.NUMBERS_WEIGHT else ""
         views[f"both, w={w}{default}"] = hubs.sound_view(numbers, views["learned (product)"], w)
+    through_store(data)
     print(f"{'ranking':38} {'P@5':>6} {'skew':>6} {'never':>6}   + mutual proximity: "
           f"{'P@5':>6} {'skew':>6} {'never':>6}")
     for name, v in views.items():
