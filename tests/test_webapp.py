@@ -230,6 +230,13 @@ def test_too_short_audio(client, tmp_path):
     assert response.status_code == 422 and "too short: 1.00 s" in response.get_json()["error"]
 
 
+def test_audio_too_short_for_the_style_model_gets_the_same_422(client, tmp_path):
+    short = write_wav(tmp_path / "short.wav", tone(seconds=2.5)).read_bytes()  # long enough for the 245
+    response = upload(client, short, name="short.wav")
+    assert response.status_code == 422
+    assert "too short for the style model: 2.50 s; it needs 3 s" in response.get_json()["error"]
+
+
 def test_an_unreachable_database_answers_503(catalogue):
     client = create_app({"DATABASE_URL": "postgresql://u:secret@127.0.0.1:1/x"}).test_client()
     api = client.get("/api/genres")

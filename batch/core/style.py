@@ -91,7 +91,7 @@ def log_mel_patches(rep: np.ndarray) -> np.ndarray:
     """Up to :data:`MAX_PATCHES` non-overlapping 3 s patches of ``rep``, evenly spread."""
     count = rep.shape[0] // PATCH
     if count == 0:
-        raise AudioError(f"too short for the style model: {rep.shape[0] * HOP / SR:.2f} s; "
+        raise AudioError(f"too short for the style model: {(rep.shape[0] - 1) * HOP / SR:.2f} s; "
                          f"it needs {PATCH * HOP / SR:.0f} s")
     starts = np.linspace(0, count - 1, min(count, MAX_PATCHES)).round().astype(int) * PATCH
     return np.stack([rep[s:s + PATCH] for s in starts])
