@@ -45,7 +45,7 @@ def search():
                "key": query.key, "key_confidence": style and round(style.key_confidence, 2),
                "filters": {"bpm_min": options.bpm and options.bpm[0], "bpm_max": options.bpm and options.bpm[1],
                            "key": options.key or None, "described": options.describe(style) or None}},
-        filter_notice=None if any(not r["same_recording"] for r in results) else unmet(conn, options, style),
+        filter_notice=unmet(conn, options, style, results),
         same_recording=same,
         tiktok_sounds_containing=containing,
         where_tiktok_listens=similar.listening_strip(query, containing),
@@ -148,8 +148,9 @@ def openapi():
                         "k": {"type": "integer", "minimum": 1,
                               "maximum": current_app.config["MAX_RESULTS"], "default": current_app.config["RESULTS"]},
                         "view": {"type": "string", "enum": ["style", "numbers"], "default": "style",
-                                 "description": "rank by the learned style model re-ranked by mutual proximity "
-                                                "(style), or by the 245 audio numbers' cosine (numbers)"},
+                                 "description": "rank by the style view: the learned style model with the "
+                                                "245 numbers, re-ranked by mutual proximity (style), or by "
+                                                "the 245 audio numbers' cosine (numbers)"},
                         "bpm_min": {"type": "number", "minimum": 30, "maximum": 300,
                                     "description": "with bpm_max: only songs whose tempo, its half or its "
                                                    "double falls in the range"},

@@ -75,9 +75,10 @@ def resolve_options(conn, form) -> Options:
     return Options(genre, view, None if bounds[0] is None else (bounds[0], bounds[1]), key)
 
 
-def unmet(conn, options: Options, style: Style | None) -> str | None:
-    """Why a filtered search found nothing, with the nearest tempo in the genre: not an error."""
-    if not options.bpm and not options.key:
+def unmet(conn, options: Options, style: Style | None, results: list[dict]) -> str | None:
+    """Why a filtered search found no similar song in ``results`` (the same recording aside),
+    with the nearest tempo in the genre: not an error. None when it found some."""
+    if (not options.bpm and not options.key) or any(not r["same_recording"] for r in results):
         return None
     words = options.describe(style)
     where = f" in {options.genre}" if options.genre else ""

@@ -47,8 +47,7 @@ def search():
     containing = similar.sounds_containing(conn, query, same, videos_per_sound=per)
     return render_template("results.html", query=query, genre=genre, results=results,
                            options=options, filters=options.describe(query.style),
-                           notice=None if any(not r["same_recording"] for r in results)
-                           else unmet(conn, options, query.style),
+                           notice=unmet(conn, options, query.style, results),
                            hashtags=similar.hashtag_summary(results), groups=list(GROUPS),
                            popularity=similar.popularity(conn, query), containing=containing,
                            strip=similar.listening_strip(query, containing),

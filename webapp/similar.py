@@ -132,8 +132,9 @@ def similar_songs(conn, features: np.ndarray, *, genre: str | None, k: int, vide
     its TikTok uses and how alike it is per feature group (percentiles among catalogue pairs,
     :mod:`batch.core.likeness`), and which view found it.
 
-    ``view`` 'style' ranks by the learned embedding with mutual proximity when the catalogue
-    and the query have one, else by the 245 numbers. When the upload is a recording of a
+    ``view`` 'style' ranks by the style view (the learned embedding with the 245 numbers,
+    re-ranked by mutual proximity, :func:`batch.store.search.style_search`) when the
+    catalogue and the query have a style embedding, else by the 245 numbers. When the upload is a recording of a
     catalogue song (``same``), that song comes first, marked ``same_recording``, whatever
     its genre and the filters. ``exclude`` leaves one song out (a song page's own).
     """
