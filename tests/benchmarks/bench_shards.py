@@ -76,6 +76,13 @@ def generate(n_real: int, n_sounds: int, *, seed: int) -> tuple[list, list[Peaks
     return real, sounds, truth
 
 
+def real_landmarks(real: list) -> tuple[list, int, np.ndarray]:
+    """The real songs' landmark rows, their mean count per song, and all their hashes: what
+    :func:`filler` draws its songs from."""
+    rows = [landmarks(p) for _, p in real]
+    return rows, round(np.mean([len(h) for h, _ in rows])), np.concatenate([h for h, _ in rows])
+
+
 def frames(spark, real: list, real_rows: list, sounds: list[Peaks]):
     """The real songs' landmark rows, and the sounds (cached), as DataFrames."""
     real_frame = spark.createDataFrame(pd.concat(
@@ -140,9 +147,7 @@ def main() -> int:
 
     started = time.perf_counter()
     real, sounds, truth = generate(args.real, args.sounds, seed=7)
-    real_rows = [landmarks(p) for _, p in real]
-    per_song = round(np.mean([len(h) for h, _ in real_rows]))
-    hash_pool = np.concatenate([h for h, _ in real_rows])
+    real_rows, per_song, hash_pool = real_landmarks(real)
     print(f"{args.real} real 4-minute songs analysed and {args.sounds} sounds cut in "
           f"{time.perf_counter() - started:.0f} s; {per_song:,} landmarks per song")
 

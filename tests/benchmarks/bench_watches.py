@@ -35,10 +35,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from batch.core.fingerprint import analyse, landmarks  # noqa: E402
+from batch.core.fingerprint import analyse  # noqa: E402
 from batch.listening import shards  # noqa: E402
 from batch.spark.session import get_spark  # noqa: E402
-from tests.benchmarks.bench_shards import SONG_SECONDS, filler, frames, generate  # noqa: E402
+from tests.benchmarks.bench_shards import (  # noqa: E402
+    SONG_SECONDS,
+    filler,
+    frames,
+    generate,
+    real_landmarks,
+)
 
 NEW_SOUNDS = 100_000
 
@@ -75,9 +81,7 @@ def main() -> int:
 
     started = time.perf_counter()
     real, sounds, _ = generate(args.real, args.sounds, seed=11)
-    real_rows = [landmarks(p) for _, p in real]
-    per_song = round(np.mean([len(h) for h, _ in real_rows]))
-    hash_pool = np.concatenate([h for h, _ in real_rows])
+    real_rows, per_song, hash_pool = real_landmarks(real)
     analysis = _analysis_seconds(9)
     print(f"{args.real} real songs and {args.sounds} sounds in {time.perf_counter() - started:.0f} s; "
           f"{per_song:,} landmarks per song; analysing a 12 s sound: {analysis * 1000:.0f} ms")

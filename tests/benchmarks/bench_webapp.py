@@ -75,7 +75,10 @@ def build_store(tmp: Path, n_tracks: int, clips: list[Path], rng):
     features, genre_idx, _ = catalogue(n_tracks, genres, rng)
     write_featurize_output(tmp / "out", features, genre_idx, genres, rng)
     real = tmp / "out" / "vectors" / "genre_top=Classical" / "real.parquet"
-    described = [(lambda v, c: (v, describe(c.y, c.sr, v)))(*analyse(c)[::2]) for c in clips]
+    described = []
+    for path in clips:
+        vector, _, clip = analyse(path)
+        described.append((vector, describe(clip.y, clip.sr, vector)))
     pq.write_table(pa.table({"track_id": pa.array(np.arange(len(clips)) + 10_000_000, pa.int64()),
                              "vector": [v for v, _ in described], "style": [s.embedding for _, s in described],
                              "bpm": [s.bpm for _, s in described],
